@@ -16,7 +16,7 @@ set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 
 add_library(relais_options INTERFACE)
 target_compile_features(relais_options INTERFACE cxx_std_20)
-set_target_properties(relais_options PROPERTIES INTERFACE_CXX_EXTENSIONS OFF)
+set(CMAKE_CXX_EXTENSIONS OFF)  # -std=c++20, not gnu++20
 target_compile_options(relais_options INTERFACE
   # Hardening: stack protector, fortified libc calls (needs optimisation), PIE.
   -fstack-protector-strong
