@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+
+namespace relais::core::limits {
+
+/// Most messages one page read returns (messages). Bounds the memory of one read and the
+/// size of one resume burst; a client with a longer backlog pages on.
+inline constexpr std::size_t max_page_messages = 1000;
+
+/// Largest envelope the store accepts (bytes). Protocol frames are capped lower (64 KiB by
+/// default, issue 6); this is the store's own backstop so that one row stays reasonable.
+inline constexpr std::size_t max_stored_envelope_bytes = 1024 * 1024;
+
+/// Largest opaque blob the store accepts for a backup, pre-chat answers or a prekey bundle
+/// (bytes). Net enforces tighter configured limits; this is the backstop.
+inline constexpr std::size_t max_stored_blob_bytes = 4 * 1024 * 1024;
+
+/// Most one-time prekeys accepted in one upload (keys): a client tops up in batches of 100.
+inline constexpr std::size_t max_one_time_prekeys_per_upload = 1000;
+
+}  // namespace relais::core::limits
