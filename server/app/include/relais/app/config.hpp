@@ -1,0 +1,62 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relais/net/server.hpp"
+
+namespace relais::app {
+
+/// relaisd's whole configuration: the TOML file (config/README.md documents every key) with
+/// command-line overrides applied.
+struct config {
+  // [server]
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 8443;
+  std::filesystem::path data_dir = "data";
+  std::filesystem::path web_root;  // empty: the built web clients of this source tree
+  std::string public_url;          // empty: https://<listen address>:<port>
+  unsigned threads = 0;
+  std::size_t max_connections = 16384;
+  std::vector<std::string> allowed_origins;
+  // [tls]
+  std::filesystem::path certificate;  // empty (with private_key empty): self-signed in data_dir/tls
+  std::filesystem::path private_key;
+  long hsts_max_age_seconds = 63'072'000;
+  // [limits]
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_http_header_bytes = 8 * 1024;
+  std::size_t outbound_queue_bytes = 1024 * 1024;
+  std::size_t outbound_queue_messages = 4096;
+  unsigned tls_handshake_timeout_seconds = 10;
+  unsigned http_idle_timeout_seconds = 30;
+  unsigned ws_idle_timeout_seconds = 60;
+  unsigned shutdown_timeout_seconds = 5;
+  // [log]
+  std::string log_level = "info";
+};
+
+/// Values given on the command line; each replaces the file's value when present.
+struct overrides {
+  std::optional<std::string> listen;  // ADDRESS:PORT, IPv6 as [::1]:8443
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::filesystem::path> web_root;
+  std::optional<std::string> log_level;
+};
+
+/// Loads `path` (or only defaults when empty) and applies the overrides. Every key is checked:
+/// an unknown key, a wrong type or a value out of range gives false and one line in `error`
+/// naming the file, the key and what is wrong. Never a silent default for a key given wrong.
+[[nodiscard]] bool load_config(const std::filesystem::path& path, const overrides& cli, config& out,
+                               std::string& error);
+
+/// Parses "127.0.0.1:8443", "[::1]:8443" or "0.0.0.0:443" into address and port.
+[[nodiscard]] bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port,
+                                std::string& error);
+
+/// The network options for this configuration (TLS files must already be resolved).
+[[nodiscard]] net::server_options to_server_options(const config& c);
+
+}  // namespace relais::app

@@ -1,0 +1,243 @@
+#include "relais/app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <limits>
+#include <set>
+
+#include "relais/log/log.hpp"
+
+namespace relais::app {
+namespace {
+
+using key_set = std::set<std::string, std::less<>>;
+
+// The keys each table accepts; anything else is an error (a typo must not pass silently).
+const std::map<std::string, key_set, std::less<>>& known_keys() {
+  static const std::map<std::string, key_set, std::less<>> keys{
+      {"server",
+       {"listen", "data_dir", "web_root", "public_url", "threads", "max_connections", "allowed_origins"}},
+      {"tls", {"certificate", "private_key", "hsts_max_age_seconds"}},
+      {"limits",
+       {"max_message_bytes", "max_http_header_bytes", "outbound_queue_bytes", "outbound_queue_messages",
+        "tls_handshake_timeout_seconds", "http_idle_timeout_seconds", "ws_idle_timeout_seconds",
+        "shutdown_timeout_seconds"}},
+      {"log", {"level"}},
+  };
+  return keys;
+}
+
+/// Reads typed values out of one table, remembering the first error.
+class reader {
+ public:
+  reader(std::string file, std::string table, const toml::table* t, std::string& error)
+      : file_(std::move(file)), table_(std::move(table)), t_(t), error_(error) {}
+
+  template <typename Int>
+  void integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
+    auto* node = find(key);
+    if (node == nullptr) return;
+    auto v = node->value<std::int64_t>();
+    if (!node->is_integer() || !v) return fail(key, "must be an integer");
+    if (*v < min || *v > max) {
+      return fail(key, "is " + std::to_string(*v) + ", must be between " + std::to_string(min) + " and " +
+                           std::to_string(max));
+    }
+    out = static_cast<Int>(*v);
+  }
+  void string(std::string_view key, std::string& out) {
+    auto* node = find(key);
+    if (node == nullptr) return;
+    if (!node->is_string()) return fail(key, "must be a string");
+    out = *node->value<std::string>();
+  }
+  void path(std::string_view key, std::filesystem::path& out) {
+    std::string s;
+    bool had = find(key) != nullptr;
+    string(key, s);
+    if (had && error_.empty()) out = s;
+  }
+  void string_list(std::string_view key, std::vector<std::string>& out) {
+    auto* node = find(key);
+    if (node == nullptr) return;
+    auto* arr = node->as_array();
+    if (arr == nullptr) return fail(key, "must be an array of strings");
+    std::vector<std::string> values;
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return fail(key, "must be an array of strings");
+      values.push_back(*item.value<std::string>());
+    }
+    out = std::move(values);
+  }
+  void fail(std::string_view key, const std::string& what) {
+    if (error_.empty()) error_ = file_ + ": [" + table_ + "] " + std::string(key) + " " + what;
+  }
+
+ private:
+  const toml::node* find(std::string_view key) const { return t_ ? t_->get(key) : nullptr; }
+
+  std::string file_;
+  std::string table_;
+  const toml::table* t_;
+  std::string& error_;
+};
+
+}  // namespace
+
+bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port, std::string& error) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = "listen '" + text + "' must be ADDRESS:PORT (IPv6 as [::1]:8443)";
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      error = "listen '" + text + "' must be ADDRESS:PORT (IPv6 as [::1]:8443)";
+      return false;
+    }
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  if (host.empty() || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos) {
+    error = "listen '" + text + "' must be ADDRESS:PORT with a port from 0 to 65535";
+    return false;
+  }
+  auto p = std::stoul(port_text);
+  if (p > 65535) {
+    error = "listen '" + text + "' has a port above 65535";
+    return false;
+  }
+  address = host;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+bool load_config(const std::filesystem::path& path, const overrides& cli, config& out, std::string& error) {
+  error.clear();
+  config c;
+  if (!path.empty()) {
+    toml::table root;
+    try {
+      root = toml::parse_file(path.string());
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      error = path.string() + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+              std::string(e.description());
+      return false;
+    }
+    const auto file = path.string();
+    for (const auto& [name, node] : root) {
+      auto table_it = known_keys().find(name.str());
+      if (table_it == known_keys().end()) {
+        error = file + ": unknown table [" + std::string(name.str()) + "]";
+        return false;
+      }
+      auto* table = node.as_table();
+      if (table == nullptr) {
+        error = file + ": " + std::string(name.str()) + " must be a table";
+        return false;
+      }
+      for (const auto& [key, value] : *table) {
+        if (!table_it->second.contains(key.str())) {
+          error = file + ": unknown key " + std::string(key.str()) + " in [" + std::string(name.str()) + "]";
+          return false;
+        }
+      }
+    }
+    {
+      reader r(file, "server", root["server"].as_table(), error);
+      std::string listen;
+      r.string("listen", listen);
+      if (error.empty() && !listen.empty()) {
+        std::string why;
+        if (!parse_listen(listen, c.listen_address, c.port, why)) r.fail("listen", "is invalid: " + why);
+      }
+      r.path("data_dir", c.data_dir);
+      r.path("web_root", c.web_root);
+      r.string("public_url", c.public_url);
+      if (error.empty() && !c.public_url.empty() && c.public_url.rfind("https://", 0) != 0) {
+        r.fail("public_url", "must start with https://");
+      }
+      r.integer("threads", c.threads, 0, 256);
+      r.integer("max_connections", c.max_connections, 1, 1'000'000);
+      r.string_list("allowed_origins", c.allowed_origins);
+      for (const auto& o : c.allowed_origins) {
+        if (error.empty() && o.rfind("https://", 0) != 0 && o.rfind("http://", 0) != 0) {
+          r.fail("allowed_origins", "entry '" + o + "' must be an origin such as https://example.org");
+        }
+      }
+    }
+    {
+      reader r(file, "tls", root["tls"].as_table(), error);
+      r.path("certificate", c.certificate);
+      r.path("private_key", c.private_key);
+      r.integer("hsts_max_age_seconds", c.hsts_max_age_seconds, 0, 63'072'000);
+      if (error.empty() && c.certificate.empty() != c.private_key.empty()) {
+        r.fail(c.certificate.empty() ? "certificate" : "private_key",
+               "is missing: certificate and private_key go together (or both empty for self-signed)");
+      }
+    }
+    {
+      reader r(file, "limits", root["limits"].as_table(), error);
+      r.integer("max_message_bytes", c.max_message_bytes, 1024, 1024 * 1024);
+      r.integer("max_http_header_bytes", c.max_http_header_bytes, 1024, 64 * 1024);
+      r.integer("outbound_queue_bytes", c.outbound_queue_bytes, 64 * 1024, 64 * 1024 * 1024);
+      r.integer("outbound_queue_messages", c.outbound_queue_messages, 16, 1'000'000);
+      r.integer("tls_handshake_timeout_seconds", c.tls_handshake_timeout_seconds, 1, 120);
+      r.integer("http_idle_timeout_seconds", c.http_idle_timeout_seconds, 1, 3600);
+      r.integer("ws_idle_timeout_seconds", c.ws_idle_timeout_seconds, 5, 3600);
+      r.integer("shutdown_timeout_seconds", c.shutdown_timeout_seconds, 1, 300);
+    }
+    {
+      reader r(file, "log", root["log"].as_table(), error);
+      r.string("level", c.log_level);
+      if (error.empty() && !log::parse_level(c.log_level)) r.fail("level", "must be debug, info, warn or error");
+    }
+    if (!error.empty()) return false;
+  }
+  if (cli.listen && !parse_listen(*cli.listen, c.listen_address, c.port, error)) {
+    error = "--listen: " + error;
+    return false;
+  }
+  if (cli.data_dir) c.data_dir = *cli.data_dir;
+  if (cli.web_root) c.web_root = *cli.web_root;
+  if (cli.log_level) {
+    if (!log::parse_level(*cli.log_level)) {
+      error = "--log-level must be debug, info, warn or error";
+      return false;
+    }
+    c.log_level = *cli.log_level;
+  }
+  out = std::move(c);
+  return true;
+}
+
+net::server_options to_server_options(const config& c) {
+  net::server_options o;
+  o.listen_address = c.listen_address;
+  o.port = c.port;
+  o.web_root = c.web_root;
+  o.tls = {c.certificate, c.private_key};
+  o.allowed_origins = c.allowed_origins;
+  o.threads = c.threads;
+  o.max_connections = c.max_connections;
+  o.max_message_bytes = c.max_message_bytes;
+  o.max_header_bytes = c.max_http_header_bytes;
+  o.outbound_queue_bytes = c.outbound_queue_bytes;
+  o.outbound_queue_messages = c.outbound_queue_messages;
+  o.tls_handshake_timeout = std::chrono::seconds(c.tls_handshake_timeout_seconds);
+  o.http_idle_timeout = std::chrono::seconds(c.http_idle_timeout_seconds);
+  o.ws_idle_timeout = std::chrono::seconds(c.ws_idle_timeout_seconds);
+  o.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
+  o.hsts_max_age_seconds = c.hsts_max_age_seconds;
+  return o;
+}
+
+}  // namespace relais::app
