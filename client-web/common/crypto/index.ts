@@ -1,0 +1,9 @@
+/** Relais end-to-end encryption for the web clients (construction v1, protocol/CRYPTO.md). */
+export * from './aead.js';
+export * from './bytes.js';
+export * from './errors.js';
+export * from './hkdf.js';
+export * from './keys.js';
+export * from './limits.js';
+export * from './random.js';
+export * from './sodium.js';
