@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { aeadDecrypt, aeadEncrypt, messageAssociatedData, openBlob, openMessage, sealBlob, sealMessage } from './aead.js';
 import { concat, fromHex, toHex } from './bytes.js';
-import { CryptoError } from './errors.js';
 import { hkdf } from './hkdf.js';
 import { DeterministicRandom } from './random.js';
-import { readVectors } from './testing.js';
+import { codeOf, readVectors } from './testing.js';
 
 interface RfcVectors {
   xchacha20poly1305: { source: string; key: string; nonce: string; aad: string; plaintext: string; ciphertext: string; tag: string }[];
@@ -12,14 +11,6 @@ interface RfcVectors {
 
 const vectors = readVectors<RfcVectors>('crypto_rfc_vectors.json');
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CryptoError ? e.code : `other: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('XChaCha20-Poly1305', () => {
   it.each(vectors.xchacha20poly1305.map((v) => [v.source, v] as const))('matches %s', (_s, v) => {

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, concat, equalBytes, fromBase64Url, fromHex, toBase64Url, toHex, u32be, u64be } from './bytes.js';
-import { CryptoError } from './errors.js';
+import { codeOf } from './testing.js';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CryptoError ? e.code : `other: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('bytes', () => {
   it('encodes big-endian integers', () => {

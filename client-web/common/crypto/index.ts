@@ -5,5 +5,8 @@ export * from './errors.js';
 export * from './hkdf.js';
 export * from './keys.js';
 export * from './limits.js';
+export * from './message.js';
 export * from './random.js';
+export * from './ratchet.js';
 export * from './sodium.js';
+export * from './x3dh.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from './bytes.js';
-import { CryptoError } from './errors.js';
 import {
   IdentityKeyPair,
   dh,
@@ -14,7 +13,7 @@ import {
 } from './keys.js';
 import { DeterministicRandom } from './random.js';
 import { sodium } from './sodium.js';
-import { lowOrderPoints, readVectors } from './testing.js';
+import { codeOf, lowOrderPoints, readVectors } from './testing.js';
 
 interface RfcVectors {
   x25519: { source: string; scalar: string; u: string; output: string }[];
@@ -26,14 +25,6 @@ interface RfcVectors {
 const vectors = readVectors<RfcVectors>('crypto_rfc_vectors.json');
 
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CryptoError ? e.code : `other: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('X25519', () => {
   it.each(vectors.x25519.map((v) => [v.source, v] as const))('matches %s', (_s, v) => {
