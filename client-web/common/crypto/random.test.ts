@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, u64be } from './bytes.js';
 import { DeterministicRandom, systemRandom } from './random.js';
 import { sodium } from './sodium.js';
+import { readVectors } from './testing.js';
 
 describe('DeterministicRandom', () => {
   const seed = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
@@ -42,5 +43,18 @@ describe('systemRandom', () => {
   it('returns the requested length and differs between calls', () => {
     expect(systemRandom.bytes(24)).toHaveLength(24);
     expect(toHex(systemRandom.bytes(32))).not.toBe(toHex(systemRandom.bytes(32)));
+  });
+});
+
+describe('DeterministicRandom against protocol/vectors/crypto_derivation_vectors.json', () => {
+  it('reproduces the draws computed independently in Python', () => {
+    const v = readVectors<{ deterministic_rng: { seed: string; draws: { index: number; length: number; output: string }[] } }>(
+      'crypto_derivation_vectors.json',
+    ).deterministic_rng;
+    const random = new DeterministicRandom(fromHex(v.seed));
+    for (const d of v.draws) {
+      expect(random.draws).toBe(d.index);
+      expect(toHex(random.bytes(d.length))).toBe(d.output);
+    }
   });
 });

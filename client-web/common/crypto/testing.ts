@@ -30,14 +30,9 @@ export function vectorPath(name: string): string {
   return path.join(vectorsDir(), name);
 }
 
-/**
- * Parses a JSON file from protocol/vectors/. TODO(#4): the local copy in testdata/ is a stopgap
- * until the C++ side commits the shared files; then it goes and a missing file is an error.
- */
+/** Parses a JSON file from protocol/vectors/ (the contract both languages check); throws if it is missing. */
 export function readVectors<T>(name: string): T {
-  const shared = vectorPath(name);
-  const file = existsSync(shared) ? shared : path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', name);
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
+  return JSON.parse(readFileSync(vectorPath(name), 'utf8')) as T;
 }
 
 /** Low-order points of Curve25519 (from libsodium's blacklist): X25519 with any of them is all zeros. */
