@@ -10,8 +10,12 @@
 #include "relais/crypto/bytes.hpp"
 #include "relais/crypto/encoding.hpp"
 #include "relais/crypto/secure_buffer.hpp"
+#include "relais/crypto/sodium_init.hpp"
 
 namespace relais::crypto::test {
+
+// gtest_discover_tests runs each test in its own process: initialise libsodium before any test.
+inline const bool sodium_ready = sodium_init_once();
 
 /// Hex to bytes; a bad literal in a test is a broken test, hence the exception.
 inline bytes hex(std::string_view s) {
