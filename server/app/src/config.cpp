@@ -1,5 +1,6 @@
 #include "relais/app/config.hpp"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <limits>
@@ -107,6 +108,11 @@ bool parse_listen(const std::string& text, std::string& address, std::uint16_t& 
   if (host.empty() || port_text.empty() || port_text.size() > 5 ||
       port_text.find_first_not_of("0123456789") != std::string::npos) {
     error = "listen '" + text + "' must be ADDRESS:PORT with a port from 0 to 65535";
+    return false;
+  }
+  in6_addr probe{};
+  if (::inet_pton(AF_INET, host.c_str(), &probe) != 1 && ::inet_pton(AF_INET6, host.c_str(), &probe) != 1) {
+    error = "listen '" + text + "': '" + host + "' is not an IPv4 or IPv6 address";
     return false;
   }
   auto p = std::stoul(port_text);

@@ -12,7 +12,6 @@
 #include "relais/log/log.hpp"
 #include "relais/net/server.hpp"
 #include "relais/net/tls_setup.hpp"
-#include "relais/protocol/version.hpp"
 
 namespace {
 
@@ -74,10 +73,10 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   auto fingerprint = net::certificate_fingerprint_sha256(cfg.certificate);
   log::info("listening", {{"address", cfg.listen_address},
                           {"port", port},
-                          {"version", std::string(protocol::software_version())},
+                          {"version", std::string(RELAIS_VERSION)},
                           {"data_dir", cfg.data_dir.string()},
                           {"web_root", cfg.web_root.string()}});
-  std::printf("relaisd %s listening on %s\n", std::string(protocol::software_version()).c_str(), base.c_str());
+  std::printf("relaisd %s listening on %s\n", std::string(RELAIS_VERSION).c_str(), base.c_str());
   std::printf("  open:      %s/\n", base.c_str());
   std::printf("  health:    %s/healthz\n", base.c_str());
   std::printf("  websocket: %s/ws\n", (std::string("wss") + base.substr(5)).c_str());
@@ -99,7 +98,7 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"relaisd: the Relais server (end-to-end encrypted chat and permanence d'ecoute)"};
-  cli.set_version_flag("--version", std::string(relais::protocol::software_version()));
+  cli.set_version_flag("--version", std::string(RELAIS_VERSION));
   std::string config_path;
   relais::app::overrides over;
   std::string listen;

@@ -1,0 +1,135 @@
+// relaisd as a user runs it: the real binary, its startup lines, its refusals of bad
+// configuration, and a graceful stop on SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "relais/client/ws_client.hpp"
+#include "relais/test/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using relais::test::child_process;
+using relais::test::temp_dir;
+
+std::vector<std::string> relaisd(std::vector<std::string> args) {
+  args.insert(args.begin(), RELAISD_BINARY);
+  return args;
+}
+
+TEST(Relaisd, StartsPrintsUrlsServesAndStopsOnSigterm) {
+  temp_dir dir;
+  auto data = dir.path() + "/data";
+  child_process p(relaisd({"--listen", "127.0.0.1:0", "--data-dir", data}));
+  auto line = p.wait_for_line("listening on https://", 20s);
+  ASSERT_TRUE(line) << p.stdout_text() << p.stderr_text();
+  auto port = relais::test::port_from_listening_line(*line);
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(p.wait_for_line("SHA-256", 5s));
+  EXPECT_TRUE(std::filesystem::exists(data + "/tls/cert.pem"));
+  struct stat st {};
+  ASSERT_EQ(::stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  relais::client::http_response res;
+  ASSERT_FALSE(relais::client::https_request("127.0.0.1", port, "GET", "/healthz", res));
+  EXPECT_EQ(res.status, 200u);
+  ASSERT_FALSE(relais::client::https_request("127.0.0.1", port, "GET", "/readyz", res));
+  EXPECT_EQ(res.status, 200u);
+
+  relais::client::ws_client ws;
+  ASSERT_FALSE(ws.connect("127.0.0.1", port));
+  p.signal(SIGTERM);
+  std::string got;
+  EXPECT_TRUE(relais::client::is_closed(ws.read(got, 10s)));
+  EXPECT_EQ(ws.close_code(), 1001);
+  auto status = p.wait_exit(15s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << p.stderr_text();
+  EXPECT_NE(p.stderr_text().find("event=stopped"), std::string::npos);
+}
+
+TEST(Relaisd, KeepsItsSelfSignedCertificateAcrossRestarts) {
+  temp_dir dir;
+  auto data = dir.path() + "/data";
+  std::string first;
+  for (int run = 0; run < 2; ++run) {
+    child_process p(relaisd({"--listen", "127.0.0.1:0", "--data-dir", data}));
+    auto line = p.wait_for_line("SHA-256", 20s);
+    ASSERT_TRUE(line) << p.stderr_text();
+    if (run == 0) first = *line;
+    else EXPECT_EQ(*line, first);
+    p.signal(SIGTERM);
+    ASSERT_TRUE(p.wait_exit(15s));
+  }
+}
+
+struct bad_start {
+  std::string config;                // TOML written to relais.toml ("" = no --config)
+  std::vector<std::string> args;     // extra arguments
+  std::string expected;              // a fragment of the single error line
+};
+
+class RelaisdRefuses : public ::testing::TestWithParam<bad_start> {};
+
+TEST_P(RelaisdRefuses, BadSetupWithOneClearLineAndNonZeroExit) {
+  temp_dir dir;
+  const auto& c = GetParam();
+  std::vector<std::string> args;
+  if (!c.config.empty()) {
+    std::ofstream(dir.path() + "/relais.toml") << c.config;
+    args.push_back("--config");
+    args.push_back(dir.path() + "/relais.toml");
+  }
+  for (auto a : c.args) {
+    auto at = a.find("$DIR");
+    if (at != std::string::npos) a.replace(at, 4, dir.path());
+    args.push_back(a);
+  }
+  if (std::find(args.begin(), args.end(), "--data-dir") == args.end()) {
+    args.push_back("--data-dir");
+    args.push_back(dir.path() + "/data");
+  }
+  if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
+    args.push_back("--listen");
+    args.push_back("127.0.0.1:0");
+  }
+  child_process p(relaisd(args));
+  auto status = p.wait_exit(20s);
+  ASSERT_TRUE(status) << "relaisd did not stop";
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(p.stderr_text().find(c.expected), std::string::npos) << p.stderr_text();
+  EXPECT_EQ(p.stdout_text().find("listening"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, RelaisdRefuses,
+    ::testing::Values(bad_start{"[server]\nlisen = \"x\"\n", {}, "unknown key lisen in [server]"},
+                      bad_start{"[limits]\nmax_message_bytes = \"64k\"\n", {}, "max_message_bytes must be an integer"},
+                      bad_start{"[limits]\nshutdown_timeout_seconds = 0\n", {}, "shutdown_timeout_seconds is 0"},
+                      bad_start{"[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/nonexistent/key.pem\"\n",
+                                {},
+                                "/nonexistent/cert.pem"},
+                      bad_start{"", {"--listen", "256.0.0.1:1"}, "256.0.0.1"},
+                      bad_start{"", {"--data-dir", "/proc/relais-cannot-exist"}, "/proc/relais-cannot-exist"},
+                      bad_start{"", {"--web-root", "$DIR/absent"}, "web_root"}));
+
+TEST(Relaisd, PortInUseIsRefused) {
+  temp_dir dir;
+  child_process first(relaisd({"--listen", "127.0.0.1:0", "--data-dir", dir.path() + "/a"}));
+  auto line = first.wait_for_line("listening on https://", 20s);
+  ASSERT_TRUE(line);
+  auto port = relais::test::port_from_listening_line(*line);
+  child_process second(relaisd({"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir.path() + "/b"}));
+  auto status = second.wait_exit(20s);
+  ASSERT_TRUE(status);
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(second.stderr_text().find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << second.stderr_text();
+}
+
+}  // namespace

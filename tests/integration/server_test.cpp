@@ -1,0 +1,283 @@
+// The network front over real TLS sockets on loopback: static files, health, traversal,
+// malformed HTTP, TLS versions, WebSocket upgrade, limits and graceful shutdown.
+#include "relais/net/server.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "relais/client/ws_client.hpp"
+#include "relais/test/process.hpp"
+
+namespace relais::net {
+namespace {
+
+using namespace std::chrono_literals;
+using client::ws_client;
+
+// Echoes every text frame; "flood N" sends N frames of 1 KiB at once (for the slow-consumer test).
+class echo_handler final : public ws_handler {
+ public:
+  explicit echo_handler(std::weak_ptr<ws_peer> peer) : peer_(std::move(peer)) {}
+  void on_text(std::string_view frame) override {
+    auto p = peer_.lock();
+    if (!p) return;
+    if (frame.rfind("flood ", 0) == 0) {
+      auto n = std::stoi(std::string(frame.substr(6)));
+      auto chunk = std::make_shared<const std::string>(1024, 'x');
+      for (int i = 0; i < n; ++i) p->send(chunk);
+      return;
+    }
+    p->send(std::make_shared<const std::string>(frame));
+  }
+  void on_closed() override {}
+
+ private:
+  std::weak_ptr<ws_peer> peer_;
+};
+
+class Server : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+  void TearDown() override {
+    if (server_) {
+      server_->stop();
+      server_->wait();
+    }
+  }
+  void start(const std::function<void(server_options&)>& tweak) {
+    auto web = std::filesystem::path(dir_.path()) / "web";
+    std::filesystem::create_directories(web / "assets");
+    std::ofstream(web / "index.html") << "<h1>Relais</h1>";
+    std::ofstream(web / "assets" / "app-AbCdEf12.js") << "console.log(1)";
+    std::ofstream(std::filesystem::path(dir_.path()) / "secret.txt") << "top secret";
+    bool created = false;
+    std::string error;
+    ASSERT_TRUE(ensure_self_signed(std::filesystem::path(dir_.path()) / "tls", "", tls_, created, error)) << error;
+    server_options o;
+    o.port = 0;
+    o.threads = 2;
+    o.web_root = web;
+    o.tls = tls_;
+    o.shutdown_timeout = 3s;
+    o.outbound_queue_bytes = 64 * 1024;
+    if (tweak) tweak(o);
+    server_ = std::make_unique<server>(o, [](std::weak_ptr<ws_peer> peer, const connection_info&) {
+      return std::make_unique<echo_handler>(std::move(peer));
+    });
+    ASSERT_TRUE(server_->start(error)) << error;
+    server_->run();
+    server_->set_ready(true);
+    port_ = server_->port();
+  }
+  client::http_response get(std::string_view target, std::string_view method = "GET") {
+    client::http_response res;
+    auto ec = client::https_request("127.0.0.1", port_, method, target, res);
+    EXPECT_FALSE(ec) << ec.message();
+    return res;
+  }
+  std::string raw(std::string_view request) {
+    std::string out;
+    auto ec = client::https_raw("127.0.0.1", port_, request, out);
+    EXPECT_FALSE(ec) << ec.message();
+    return out;
+  }
+
+  test::temp_dir dir_;
+  certificate_files tls_;
+  std::unique_ptr<server> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(Server, HealthAndReadiness) {
+  auto h = get("/healthz");
+  EXPECT_EQ(h.status, 200u);
+  EXPECT_EQ(h.body, "ok\n");
+  EXPECT_EQ(get("/readyz").status, 200u);
+  server_->set_ready(false);
+  EXPECT_EQ(get("/readyz").status, 503u);
+}
+
+TEST_F(Server, StaticFilesWithTypesCachingAndSecurityHeaders) {
+  auto index = get("/");
+  EXPECT_EQ(index.status, 200u);
+  EXPECT_EQ(index.body, "<h1>Relais</h1>");
+  EXPECT_EQ(index.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_EQ(index.headers["cache-control"], "no-store");
+  EXPECT_EQ(index.headers["x-content-type-options"], "nosniff");
+  EXPECT_EQ(index.headers["referrer-policy"], "no-referrer");
+  EXPECT_NE(index.headers["strict-transport-security"].find("max-age="), std::string::npos);
+  EXPECT_NE(index.headers["content-security-policy"].find("default-src 'self'"), std::string::npos);
+  auto asset = get("/assets/app-AbCdEf12.js");
+  EXPECT_EQ(asset.status, 200u);
+  EXPECT_EQ(asset.headers["content-type"], "text/javascript; charset=utf-8");
+  EXPECT_EQ(asset.headers["cache-control"], "public, max-age=31536000, immutable");
+  auto head = get("/", "HEAD");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.headers["content-length"], "15");
+  auto missing = get("/nothing-here");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.headers["x-content-type-options"], "nosniff");
+  EXPECT_EQ(get("/", "POST").status, 405u);
+  EXPECT_EQ(get("/ws").status, 426u);
+}
+
+TEST_F(Server, TraversalAttemptsGet4xxAndTheServerKeepsServing) {
+  for (const char* target : {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/assets/../../secret.txt",
+                             "/..%5csecret.txt", "/.%2e/secret.txt"}) {
+    auto response = raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ASSERT_GE(response.size(), 12u) << target;
+    auto status = response.substr(9, 3);
+    EXPECT_EQ(status[0], '4') << target << " -> " << status;
+    EXPECT_EQ(response.find("top secret"), std::string::npos) << target;
+  }
+  EXPECT_EQ(get("/healthz").status, 200u);
+}
+
+TEST_F(Server, MalformedAndOversizedRequestsGet4xx) {
+  EXPECT_EQ(raw("THIS IS NOT HTTP\r\n\r\n").substr(9, 3), "400");
+  EXPECT_EQ(raw("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").substr(9, 3), "400");
+  std::string huge = "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(20000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(raw(huge).substr(9, 3), "431");
+  std::string body = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'b');
+  EXPECT_EQ(raw(body).substr(9, 3), "413");
+  EXPECT_EQ(get("/healthz").status, 200u);
+}
+
+TEST_F(Server, SpeaksTls12And13Only) {
+  std::string proto;
+  client::tls_options t13;
+  ASSERT_FALSE(client::tls_probe("127.0.0.1", port_, t13, proto));
+  EXPECT_EQ(proto, "TLSv1.3");
+  client::tls_options t12;
+  t12.max_version = TLS1_2_VERSION;
+  ASSERT_FALSE(client::tls_probe("127.0.0.1", port_, t12, proto));
+  EXPECT_EQ(proto, "TLSv1.2");
+  // Security level 0 makes the client really offer the old versions.
+  for (int version : {TLS1_1_VERSION, TLS1_VERSION}) {
+    client::tls_options old;
+    old.security_level = 0;
+    old.min_version = version;
+    old.max_version = version;
+    old.ciphers = "ALL:@SECLEVEL=0";
+    EXPECT_TRUE(client::tls_probe("127.0.0.1", port_, old, proto)) << "accepted " << version;
+  }
+  client::tls_options cbc;
+  cbc.max_version = TLS1_2_VERSION;
+  cbc.ciphers = "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA";
+  EXPECT_TRUE(client::tls_probe("127.0.0.1", port_, cbc, proto)) << "accepted a CBC suite";
+}
+
+TEST_F(Server, WebSocketUpgradeAndEcho) {
+  ws_client ws;
+  ASSERT_FALSE(ws.connect("127.0.0.1", port_));
+  ASSERT_FALSE(ws.send_text("{\"type\":\"hello\"}"));
+  std::string got;
+  ASSERT_FALSE(ws.read(got));
+  EXPECT_EQ(got, "{\"type\":\"hello\"}");
+  EXPECT_FALSE(ws.close());
+}
+
+TEST_F(Server, ForeignOriginIsRefusedOwnOriginAccepted) {
+  ws_client evil;
+  EXPECT_TRUE(evil.connect("127.0.0.1", port_, "/ws", "https://evil.example"));
+  EXPECT_EQ(evil.upgrade_status(), 403u);
+  ws_client own;
+  EXPECT_FALSE(own.connect("127.0.0.1", port_, "/ws", "https://127.0.0.1:" + std::to_string(port_)));
+}
+
+TEST_F(Server, BinaryFrameClosesWith1003) {
+  ws_client ws;
+  ASSERT_FALSE(ws.connect("127.0.0.1", port_));
+  ASSERT_FALSE(ws.send_binary("\x01\x02"));
+  std::string got;
+  auto ec = ws.read(got);
+  EXPECT_TRUE(client::is_closed(ec)) << ec.message();
+  EXPECT_EQ(ws.close_code(), close_code::unsupported_data);
+}
+
+TEST_F(Server, OversizedFrameClosesWith1009) {
+  ws_client ws;
+  ASSERT_FALSE(ws.connect("127.0.0.1", port_));
+  (void)ws.send_text(std::string(70000, 'a'));
+  std::string got;
+  auto ec = ws.read(got);
+  EXPECT_TRUE(client::is_closed(ec)) << ec.message();
+  EXPECT_EQ(ws.close_code(), close_code::too_big);
+  ws_client other;
+  ASSERT_FALSE(other.connect("127.0.0.1", port_));
+}
+
+TEST_F(Server, SlowConsumerIsClosedOthersContinue) {
+  ws_client slow;
+  ASSERT_FALSE(slow.connect("127.0.0.1", port_));
+  ws_client fine;
+  ASSERT_FALSE(fine.connect("127.0.0.1", port_));
+  // 4,096 KiB at once cannot fit a 64 KiB queue: the server must close rather than buffer.
+  ASSERT_FALSE(slow.send_text("flood 4096"));
+  std::string got;
+  std::error_code ec;
+  int frames = 0;
+  while (!(ec = slow.read(got, 5s))) ++frames;
+  EXPECT_TRUE(client::is_closed(ec)) << ec.message();
+  EXPECT_LT(frames, 4096);
+  EXPECT_EQ(slow.close_code(), close_code::try_again_later);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_FALSE(fine.send_text("ping " + std::to_string(i)));
+    ASSERT_FALSE(fine.read(got));
+    EXPECT_EQ(got, "ping " + std::to_string(i));
+  }
+}
+
+TEST_F(Server, ShutdownClosesWebSocketsWith1001) {
+  ws_client a;
+  ws_client b;
+  ASSERT_FALSE(a.connect("127.0.0.1", port_));
+  ASSERT_FALSE(b.connect("127.0.0.1", port_));
+  server_->stop();
+  std::string got;
+  EXPECT_TRUE(client::is_closed(a.read(got, 5s)));
+  EXPECT_EQ(a.close_code(), close_code::going_away);
+  EXPECT_TRUE(client::is_closed(b.read(got, 5s)));
+  EXPECT_EQ(b.close_code(), close_code::going_away);
+  server_->wait();
+  EXPECT_EQ(server_->connection_count(), 0u);
+  client::http_response res;
+  EXPECT_TRUE(client::https_request("127.0.0.1", port_, "GET", "/healthz", res, {}, 1s));
+}
+
+TEST(ServerStart, PortInUseIsReportedAndNothingRuns) {
+  test::temp_dir dir;
+  certificate_files tls;
+  bool created = false;
+  std::string error;
+  ASSERT_TRUE(ensure_self_signed(dir.path(), "", tls, created, error));
+  server_options o;
+  o.port = 0;
+  o.tls = tls;
+  o.web_root = dir.path();
+  server first(o, {});
+  ASSERT_TRUE(first.start(error)) << error;
+  o.port = first.port();
+  server second(o, {});
+  EXPECT_FALSE(second.start(error));
+  EXPECT_NE(error.find("cannot listen on 127.0.0.1:" + std::to_string(o.port)), std::string::npos) << error;
+}
+
+TEST(ServerStart, UnreadableCertificateIsNamed) {
+  test::temp_dir dir;
+  server_options o;
+  o.port = 0;
+  o.tls = {std::filesystem::path(dir.path()) / "missing.pem", std::filesystem::path(dir.path()) / "missing-key.pem"};
+  server s(o, {});
+  std::string error;
+  EXPECT_FALSE(s.start(error));
+  EXPECT_NE(error.find("missing.pem"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace relais::net
