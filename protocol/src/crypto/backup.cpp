@@ -125,7 +125,7 @@ std::string generate_recovery_key(random_source& rng, secret32& key) {
     std::uint32_t v = 0;
     for (std::size_t bit = 0; bit < 5; ++bit) {
       const std::size_t pos = i * 5 + bit;
-      const std::uint32_t b = pos < 256 ? (key.data()[pos / 8] >> (7 - pos % 8)) & 1U : 0U;
+      const std::uint32_t b = pos < 256 ? (std::uint32_t{key.data()[pos / 8]} >> (7 - pos % 8)) & 1U : 0U;
       v = (v << 1) | b;
     }
     chars.push_back(crockford[v]);
