@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+
+#include "relais/store/sqlite_store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace relais::store::detail {
+
+class connection;
+
+/// One use of a cached prepared statement: binds, steps, reads columns, and resets the
+/// statement when it goes out of scope so that the next user finds it clean.
+class query {
+ public:
+  query(connection& owner, sqlite3_stmt* stmt) noexcept : owner_(&owner), stmt_(stmt) {}
+  ~query();
+  query(const query&) = delete;
+  query& operator=(const query&) = delete;
+  query(query&& other) noexcept : owner_(other.owner_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  query& operator=(query&&) = delete;
+
+  query& bind(int index, std::int64_t value);
+  /// Binds opaque bytes as a BLOB (copied by SQLite: the view need not outlive the call).
+  query& bind_blob(int index, std::string_view value);
+  query& bind_text(int index, std::string_view value);
+  query& bind_null(int index);
+
+  /// Steps once: true with a row, false when done; `ec` set on failure (then false).
+  [[nodiscard]] bool next(std::error_code& ec);
+  /// Steps to the end (statements without rows); the mapped error or success.
+  [[nodiscard]] std::error_code run();
+
+  [[nodiscard]] std::int64_t int64(int column) const;
+  [[nodiscard]] std::string blob(int column) const;
+  [[nodiscard]] std::string text(int column) const;
+  [[nodiscard]] bool is_null(int column) const;
+
+ private:
+  connection* owner_;
+  sqlite3_stmt* stmt_;
+};
+
+/// A SQLite connection used by one thread at a time, with its prepared-statement cache.
+class connection {
+ public:
+  /// Which pragmas to apply: the writer gets the durability settings, readers are query-only.
+  enum class role : std::uint8_t { writer, reader };
+
+  /// Opens and configures a connection; null with `error` naming the file on failure.
+  [[nodiscard]] static std::unique_ptr<connection> open(const sqlite_options& options, role r,
+                                                        open_error& error);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// The cached statement for `sql` (prepared on first use), ready to bind.
+  [[nodiscard]] query prepare(std::string_view sql, std::error_code& ec);
+  /// Runs a statement without parameters or results (BEGIN, COMMIT, SAVEPOINT ...).
+  [[nodiscard]] std::error_code exec(std::string_view sql);
+  /// Runs a script of several statements once (migrations); not cached.
+  [[nodiscard]] std::error_code exec_script(std::string_view sql);
+  /// Runs a single-row pragma or query and returns its first column as text.
+  [[nodiscard]] std::string query_text(std::string_view sql, std::error_code& ec);
+
+  /// The mapped error of a SQLite result code on this connection (with its errno).
+  [[nodiscard]] std::error_code error_of(int rc) const noexcept;
+  /// SQLite's message for the last error, with the extended code and errno, for logs.
+  [[nodiscard]] std::string describe_last_error() const;
+  [[nodiscard]] bool in_transaction() const noexcept;
+  [[nodiscard]] std::int64_t changes() const noexcept;
+  [[nodiscard]] std::int64_t last_insert_rowid() const noexcept;
+  /// WAL frames written since the last checkpoint (fed by the WAL hook).
+  [[nodiscard]] std::int64_t wal_frames() const noexcept { return wal_frames_; }
+
+  [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  connection(sqlite3* db, std::string path) noexcept;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
+
+  sqlite3* db_;
+  std::string path_;
+  std::int64_t wal_frames_ = 0;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+}  // namespace relais::store::detail

@@ -1,0 +1,346 @@
+#include "engine.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <exception>
+#include <iterator>
+#include <utility>
+
+#include "error_map.hpp"
+#include "relais/log/log.hpp"
+#include "schema.hpp"
+
+namespace relais::store::detail {
+
+using core::store_errc;
+
+namespace {
+
+const char* sync_name(sync_mode m) {
+  switch (m) {
+    case sync_mode::full: return "full";
+    case sync_mode::normal: return "normal";
+    case sync_mode::off: return "off";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::unique_ptr<engine> engine::start(const sqlite_options& options, open_error& error) {
+  if (options.path.empty()) {
+    error = {store_errc::invalid_argument, "store path is empty"};
+    return nullptr;
+  }
+  if (options.synchronous != sync_mode::full && !options.allow_unsafe_durability) {
+    error = {store_errc::unsafe_settings,
+             std::string("store synchronous=") + sync_name(options.synchronous) +
+                 " can lose acknowledged messages on power loss; refusing without "
+                 "allow_unsafe_durability"};
+    return nullptr;
+  }
+  if (options.reader_threads == 0 || options.max_queued_writes == 0 ||
+      options.max_queued_reads == 0) {
+    error = {store_errc::invalid_argument, "store reader_threads and queue limits must be > 0"};
+    return nullptr;
+  }
+
+  auto writer = connection::open(options, connection::role::writer, error);
+  if (!writer) return nullptr;
+
+  if (options.quick_check_on_open) {
+    std::error_code ec;
+    const std::string verdict = writer->query_text("PRAGMA quick_check", ec);
+    if (ec || verdict != "ok") {
+      error = {ec ? ec : make_error_code(store_errc::corrupt),
+               "store file " + options.path + " failed its integrity check: " +
+                   (ec ? writer->describe_last_error() : verdict)};
+      return nullptr;
+    }
+  }
+  std::string detail;
+  if (auto ec = migrate(*writer, detail)) {
+    error = {ec, "store file " + options.path + ": " + detail};
+    return nullptr;
+  }
+
+  std::vector<std::unique_ptr<connection>> readers;
+  for (std::size_t i = 0; i < options.reader_threads; ++i) {
+    auto r = connection::open(options, connection::role::reader, error);
+    if (!r) return nullptr;
+    readers.push_back(std::move(r));
+  }
+
+  std::unique_ptr<engine> e(new engine(options, std::move(writer)));
+  e->writer_thread_ = std::thread([p = e.get()] { p->writer_loop(); });
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    e->reader_threads_.emplace_back(
+        [p = e.get(), i, c = std::move(readers[i])]() mutable { p->reader_loop(i, std::move(c)); });
+  }
+  log::info("store.opened", {{"path", options.path},
+                             {"synchronous", sync_name(options.synchronous)},
+                             {"schema_version", schema_version},
+                             {"readers", options.reader_threads}});
+  if (options.synchronous != sync_mode::full) {
+    log::warn("store.unsafe_durability",
+              {{"synchronous", sync_name(options.synchronous)},
+               {"effect", "acknowledged messages can be lost on power loss"}});
+  }
+  return e;
+}
+
+engine::engine(sqlite_options options, std::unique_ptr<connection> writer)
+    : options_(std::move(options)), writer_(std::move(writer)) {}
+
+engine::~engine() {
+  {
+    std::lock_guard lock(write_mutex_);
+    write_stopping_ = true;
+  }
+  write_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    std::lock_guard lock(read_mutex_);
+    read_stopping_ = true;
+  }
+  read_cv_.notify_all();
+  for (auto& t : reader_threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void engine::complete(operation& op, std::error_code ec) noexcept {
+  // A throwing handler is a bug in the caller; it must not take the writer thread down
+  // with the completions of everyone else in the batch.
+  try {
+    op.complete(ec);
+  } catch (const std::exception& e) {
+    log::error("store.handler_threw", {{"what", e.what()}});
+  } catch (...) {
+    log::error("store.handler_threw", {{"what", "unknown"}});
+  }
+}
+
+void engine::submit_write(operation op) {
+  store_errc refusal{};
+  bool wake = false;
+  {
+    std::lock_guard lock(write_mutex_);
+    if (write_stopping_) {
+      refusal = store_errc::closed;
+    } else if (write_queue_.size() >= options_.max_queued_writes) {
+      refusal = store_errc::busy;
+    } else {
+      wake = write_queue_.empty();
+      write_queue_.push_back(std::move(op));
+    }
+  }
+  if (refusal != store_errc{}) {
+    if (refusal == store_errc::busy) refused_busy_.fetch_add(1, std::memory_order_relaxed);
+    complete(op, refusal);
+    return;
+  }
+  // Only the first write of a batch needs to wake the writer; the others ride along.
+  if (wake) write_cv_.notify_one();
+}
+
+void engine::submit_read(operation op) {
+  store_errc refusal{};
+  {
+    std::lock_guard lock(read_mutex_);
+    if (read_stopping_) {
+      refusal = store_errc::closed;
+    } else if (read_queue_.size() >= options_.max_queued_reads) {
+      refusal = store_errc::busy;
+    } else {
+      read_queue_.push_back(std::move(op));
+    }
+  }
+  if (refusal != store_errc{}) {
+    if (refusal == store_errc::busy) refused_busy_.fetch_add(1, std::memory_order_relaxed);
+    complete(op, refusal);
+    return;
+  }
+  read_cv_.notify_one();
+}
+
+void engine::writer_loop() {
+  std::vector<operation> batch;
+  std::vector<operation> maintenance;
+  for (;;) {
+    {
+      std::unique_lock lock(write_mutex_);
+      write_cv_.wait(lock, [this] { return !write_queue_.empty() || write_stopping_; });
+      if (write_queue_.empty()) return;  // stopping and drained
+      batch.swap(write_queue_);
+    }
+    // Maintenance runs after the batch's commit, outside the transaction.
+    const auto split = std::stable_partition(batch.begin(), batch.end(),
+                                             [](const operation& op) { return op.in_transaction; });
+    std::move(split, batch.end(), std::back_inserter(maintenance));
+    batch.erase(split, batch.end());
+    if (!batch.empty()) run_transaction(batch);
+    for (auto& op : maintenance) run_maintenance(op);
+    batch.clear();
+    maintenance.clear();
+    checkpoint_if_due();
+  }
+}
+
+bool engine::ensure_writer(std::error_code& ec, std::string& detail) {
+  if (writer_) return true;
+  open_error error;
+  writer_ = connection::open(options_, connection::role::writer, error);
+  if (!writer_) {
+    ec = error.code;
+    detail = error.message;
+    return false;
+  }
+  writer_reopens_.fetch_add(1, std::memory_order_relaxed);
+  log::info("store.writer_reopened", {{"path", options_.path}});
+  return true;
+}
+
+void engine::run_transaction(std::vector<operation>& batch) {
+  std::vector<std::error_code> results(batch.size());
+  std::error_code batch_ec;
+  std::string detail;
+  std::size_t failed_at = batch.size();
+
+  if (ensure_writer(batch_ec, detail)) {
+    connection& c = *writer_;
+    // IMMEDIATE takes the write lock now, so a lock held by another process shows here (after
+    // busy_timeout) rather than halfway through the batch.
+    batch_ec = c.exec("BEGIN IMMEDIATE");
+    for (std::size_t i = 0; !batch_ec && i < batch.size(); ++i) {
+      // A savepoint per operation: a request that fails on its own (not found, conflict)
+      // is undone alone and the rest of the batch still commits.
+      if ((batch_ec = c.exec("SAVEPOINT op"))) break;
+      const std::error_code ec = batch[i].apply(c);
+      if (ec && aborts_batch(ec)) {
+        batch_ec = ec;
+        failed_at = i;
+        break;
+      }
+      if (ec) {
+        results[i] = ec;
+        if ((batch_ec = c.exec("ROLLBACK TO op"))) break;
+      }
+      batch_ec = c.exec("RELEASE op");
+    }
+    // One COMMIT, one fsync of the WAL (synchronous=FULL), for the whole batch.
+    if (!batch_ec) batch_ec = c.exec("COMMIT");
+    if (batch_ec) {
+      detail = c.describe_last_error();
+      // A failed COMMIT may leave the transaction open (SQLITE_BUSY) or SQLite may have
+      // rolled it back itself (I/O error, full disk); end it either way. Nothing of it is
+      // ever reported as committed, and it is never retried: the senders retry.
+      if (c.in_transaction()) (void)c.exec("ROLLBACK");
+    }
+  }
+
+  if (batch_ec) {
+    failed_commits_.fetch_add(1, std::memory_order_relaxed);
+    log::error("store.commit_failed",
+               {{"error", batch_ec.message()},
+                {"detail", detail},
+                {"operations", batch.size()},
+                {"failed_operation", failed_at < batch.size() ? static_cast<std::int64_t>(failed_at)
+                                                              : std::int64_t{-1}}});
+    // After a failed write or fsync the connection's page cache and the kernel's dirty pages
+    // are suspect (a later fsync can succeed without the lost pages): start afresh.
+    if (needs_reopen(batch_ec)) writer_.reset();
+    for (auto& r : results) {
+      if (!r) r = batch_ec;
+    }
+  } else {
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t prev = largest_batch_.load(std::memory_order_relaxed);
+    while (batch.size() > prev &&
+           !largest_batch_.compare_exchange_weak(prev, batch.size(), std::memory_order_relaxed)) {
+    }
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    (results[i] ? writes_failed_ : writes_committed_).fetch_add(1, std::memory_order_relaxed);
+    complete(batch[i], results[i]);
+  }
+}
+
+void engine::run_maintenance(operation& op) {
+  std::error_code ec;
+  std::string detail;
+  if (ensure_writer(ec, detail)) {
+    ec = op.apply(*writer_);
+    if (ec) {
+      detail = writer_->describe_last_error();
+      if (writer_->in_transaction()) (void)writer_->exec("ROLLBACK");
+      if (needs_reopen(ec)) writer_.reset();
+    }
+  }
+  if (ec) log::error("store.maintenance_failed", {{"error", ec.message()}, {"detail", detail}});
+  complete(op, ec);
+}
+
+void engine::checkpoint_if_due() {
+  if (!writer_ || writer_->wal_frames() < limits::wal_checkpoint_pages) return;
+  // PASSIVE: copies what no reader still needs, never waits; runs after the acks were sent.
+  int log_frames = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(writer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                           &log_frames, &copied);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    const std::error_code ec = writer_->error_of(rc);
+    log::error("store.checkpoint_failed",
+               {{"error", ec.message()}, {"detail", writer_->describe_last_error()}});
+    // The WAL still holds every committed frame; only the copy into the main file failed.
+    // The connection is suspect all the same.
+    if (needs_reopen(ec)) writer_.reset();
+  }
+}
+
+void engine::reader_loop(std::size_t index, std::unique_ptr<connection> conn) {
+  for (;;) {
+    operation op;
+    {
+      std::unique_lock lock(read_mutex_);
+      read_cv_.wait(lock, [this] { return !read_queue_.empty() || read_stopping_; });
+      if (read_queue_.empty()) return;
+      op = std::move(read_queue_.front());
+      read_queue_.pop_front();
+    }
+    std::error_code ec;
+    if (!conn) {
+      open_error error;
+      conn = connection::open(options_, connection::role::reader, error);
+      if (!conn) ec = error.code;
+    }
+    if (conn) {
+      // A read transaction gives multi-statement reads one consistent snapshot.
+      if (op.in_transaction) ec = conn->exec("BEGIN");
+      if (!ec) ec = op.apply(*conn);
+      if (op.in_transaction && conn->in_transaction()) (void)conn->exec("COMMIT");
+      if (ec && needs_reopen(ec)) {
+        log::error("store.read_failed", {{"reader", index},
+                                         {"error", ec.message()},
+                                         {"detail", conn->describe_last_error()}});
+        conn.reset();
+      }
+    }
+    complete(op, ec);
+  }
+}
+
+store_stats engine::stats() const {
+  store_stats s;
+  s.writes_committed = writes_committed_.load(std::memory_order_relaxed);
+  s.writes_failed = writes_failed_.load(std::memory_order_relaxed);
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+  s.largest_batch = largest_batch_.load(std::memory_order_relaxed);
+  s.writer_reopens = writer_reopens_.load(std::memory_order_relaxed);
+  s.refused_busy = refused_busy_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace relais::store::detail

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "connection.hpp"
+#include "relais/store/sqlite_store.hpp"
+
+namespace relais::store::detail {
+
+/// One unit of work for the writer or a reader: `apply` runs on the connection (inside the
+/// group-commit transaction for a write), `complete` runs after the outcome is known (for a
+/// write: after COMMIT returned, i.e. after the fsync).
+struct operation {
+  std::function<std::error_code(connection&)> apply;
+  std::function<void(std::error_code)> complete;
+  /// False for maintenance (checkpoint, backup) that must run outside any transaction.
+  bool in_transaction = true;
+};
+
+/// The threads of a sqlite_store: one writer doing group commit, N readers.
+class engine {
+ public:
+  /// Opens the writer (checks, migrates) and the readers, then starts the threads.
+  [[nodiscard]] static std::unique_ptr<engine> start(const sqlite_options& options,
+                                                     open_error& error);
+  /// Drains both queues (queued writes are still committed), then joins the threads.
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Queues a write for the next group commit. Completes inline with busy when the queue is
+  /// full and with closed after shutdown began.
+  void submit_write(operation op);
+  /// Queues a read for a reader thread (same refusals).
+  void submit_read(operation op);
+
+  [[nodiscard]] store_stats stats() const;
+  [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
+
+ private:
+  engine(sqlite_options options, std::unique_ptr<connection> writer);
+
+  void writer_loop();
+  void run_transaction(std::vector<operation>& batch);
+  void run_maintenance(operation& op);
+  /// Reopens the writer after a failure; false with `ec`/`detail` if that fails too.
+  bool ensure_writer(std::error_code& ec, std::string& detail);
+  void checkpoint_if_due();
+  void reader_loop(std::size_t index, std::unique_ptr<connection> conn);
+  static void complete(operation& op, std::error_code ec) noexcept;
+
+  const sqlite_options options_;
+
+  // writer-thread only
+  std::unique_ptr<connection> writer_;
+
+  // Queue of writes; the writer swaps it out whole: everything queued while the previous
+  // commit was in flight becomes the next transaction.
+  std::mutex write_mutex_;
+  std::condition_variable write_cv_;
+  std::vector<operation> write_queue_;  // guarded by write_mutex_
+  bool write_stopping_ = false;         // guarded by write_mutex_
+
+  std::mutex read_mutex_;
+  std::condition_variable read_cv_;
+  std::deque<operation> read_queue_;    // guarded by read_mutex_
+  bool read_stopping_ = false;          // guarded by read_mutex_
+
+  std::atomic<std::uint64_t> writes_committed_{0};
+  std::atomic<std::uint64_t> writes_failed_{0};
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> failed_commits_{0};
+  std::atomic<std::uint64_t> largest_batch_{0};
+  std::atomic<std::uint64_t> writer_reopens_{0};
+  std::atomic<std::uint64_t> refused_busy_{0};
+
+  std::thread writer_thread_;
+  std::vector<std::thread> reader_threads_;
+};
+
+}  // namespace relais::store::detail

@@ -1,0 +1,269 @@
+// message_store: conversations, idempotent appends, paging, undelivered, cursors.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "store_test_support.hpp"
+
+namespace relais::store {
+namespace {
+
+using core::store_errc;
+using testing::append;
+using testing::make_conversation;
+using testing::open_store;
+using testing::options_in;
+using testing::temp_dir;
+using testing::wait_done;
+using testing::wait_for;
+using messages = std::vector<core::stored_message>;
+
+class Messages : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  std::unique_ptr<sqlite_store> s_ = open_store(options_in(dir_));
+
+  messages page(core::conversation_id c, core::sequence_number after, std::size_t limit) {
+    auto r = wait_for<messages>([&](auto h) { s_->read_messages({c, after, limit}, std::move(h)); });
+    EXPECT_FALSE(r.ec) << r.ec.message();
+    return r.value;
+  }
+  testing::outcome<messages> undelivered(const std::string& key, std::size_t limit,
+                                          core::conversation_id after_c = 0,
+                                          core::sequence_number after_s = 0) {
+    return wait_for<messages>([&](auto h) {
+      s_->read_undelivered({key, after_c, after_s, limit}, std::move(h));
+    });
+  }
+  std::error_code cursor(core::conversation_id c, const std::string& key,
+                         core::sequence_number delivered, core::sequence_number read) {
+    return wait_done([&](auto h) { s_->update_cursor({c, key, delivered, read}, std::move(h)); });
+  }
+};
+
+TEST_F(Messages, CreatesAndReadsAConversation) {
+  auto id = make_conversation(*s_, "bene", "work", 42);
+  auto r = wait_for<core::conversation>([&](auto h) { s_->get_conversation(id, std::move(h)); });
+  ASSERT_FALSE(r.ec);
+  EXPECT_EQ(r.value.beneficiary_key, "bene");
+  EXPECT_EQ(r.value.created_at, 42);
+  EXPECT_EQ(r.value.ended_at, 0);
+  ASSERT_EQ(r.value.participants.size(), 2u);
+}
+
+TEST_F(Messages, GetUnknownConversationIsNotFound) {
+  auto r = wait_for<core::conversation>([&](auto h) { s_->get_conversation(77, std::move(h)); });
+  EXPECT_EQ(r.ec, store_errc::not_found);
+}
+
+TEST_F(Messages, CreateWithoutBeneficiaryIsInvalid) {
+  auto r = wait_for<core::conversation_id>(
+      [&](auto h) { s_->create_conversation(core::new_conversation{}, std::move(h)); });
+  EXPECT_EQ(r.ec, store_errc::invalid_argument);
+}
+
+TEST_F(Messages, AssignsConsecutiveSequenceNumbersPerConversation) {
+  auto a = make_conversation(*s_, "a");
+  auto b = make_conversation(*s_, "b");
+  EXPECT_EQ(append(*s_, a, "1", "x").value.seq, 1);
+  EXPECT_EQ(append(*s_, a, "2", "x").value.seq, 2);
+  EXPECT_EQ(append(*s_, b, "1", "x").value.seq, 1);
+  EXPECT_EQ(append(*s_, a, "3", "x").value.seq, 3);
+}
+
+TEST_F(Messages, SecondAppendOfAClientIdReturnsTheOriginalSeq) {
+  auto c = make_conversation(*s_, "a");
+  ASSERT_EQ(append(*s_, c, "one", "first").value.seq, 1);
+  ASSERT_EQ(append(*s_, c, "two", "x").value.seq, 2);
+  auto again = append(*s_, c, "one", "first (retry)");
+  ASSERT_FALSE(again.ec);
+  EXPECT_EQ(again.value.seq, 1);
+  EXPECT_TRUE(again.value.duplicate);
+  auto all = page(c, 0, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].envelope, "first");  // stored once, the original kept
+}
+
+TEST_F(Messages, DuplicatesInOneBatchAreStoredOnce) {
+  auto c = make_conversation(*s_, "a");
+  std::vector<std::thread> threads;
+  std::vector<testing::outcome<core::append_result>> results(16);
+  for (std::size_t i = 0; i < results.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = append(*s_, c, "same", "x"); });
+  for (auto& t : threads) t.join();
+  int originals = 0;
+  for (const auto& r : results) {
+    ASSERT_FALSE(r.ec);
+    EXPECT_EQ(r.value.seq, 1);
+    if (!r.value.duplicate) ++originals;
+  }
+  EXPECT_EQ(originals, 1);
+  EXPECT_EQ(page(c, 0, 10).size(), 1u);
+}
+
+TEST_F(Messages, SameClientIdInAnotherConversationIsNotADuplicate) {
+  auto a = make_conversation(*s_, "a");
+  auto b = make_conversation(*s_, "b");
+  ASSERT_FALSE(append(*s_, a, "id", "x").value.duplicate);
+  EXPECT_FALSE(append(*s_, b, "id", "x").value.duplicate);
+}
+
+TEST_F(Messages, AppendToUnknownConversationIsNotFound) {
+  EXPECT_EQ(append(*s_, 12345, "id", "x").ec, store_errc::not_found);
+}
+
+TEST_F(Messages, AppendRejectsEmptyClientIdAndOversizeEnvelope) {
+  auto c = make_conversation(*s_, "a");
+  EXPECT_EQ(append(*s_, c, "", "x").ec, store_errc::invalid_argument);
+  EXPECT_EQ(append(*s_, c, "big", std::string(core::limits::max_stored_envelope_bytes + 1, 'x')).ec,
+            store_errc::too_large);
+  // The refused ones left no gap.
+  EXPECT_EQ(append(*s_, c, "ok", "x").value.seq, 1);
+}
+
+TEST_F(Messages, StoresEnvelopeBytesExactly) {
+  auto c = make_conversation(*s_, "a");
+  std::string binary("\0\x01\xff\x00zz", 6);
+  ASSERT_FALSE(append(*s_, c, std::string("\0id", 3), binary, "sender", 77).ec);
+  auto m = page(c, 0, 1);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].envelope, binary);
+  EXPECT_EQ(m[0].client_message_id, std::string("\0id", 3));
+  EXPECT_EQ(m[0].sender_key, "sender");
+  EXPECT_EQ(m[0].received_at, 77);
+  EXPECT_EQ(m[0].conversation, c);
+}
+
+TEST_F(Messages, PagesAfterASequenceNumber) {
+  auto c = make_conversation(*s_, "a");
+  for (int i = 1; i <= 25; ++i) ASSERT_FALSE(append(*s_, c, std::to_string(i), "x").ec);
+  auto p1 = page(c, 0, 10);
+  ASSERT_EQ(p1.size(), 10u);
+  EXPECT_EQ(p1.front().seq, 1);
+  EXPECT_EQ(p1.back().seq, 10);
+  auto p3 = page(c, 20, 10);
+  ASSERT_EQ(p3.size(), 5u);
+  EXPECT_EQ(p3.front().seq, 21);
+  EXPECT_TRUE(page(c, 25, 10).empty());
+}
+
+TEST_F(Messages, PageLimitMustBeWithinBounds) {
+  auto c = make_conversation(*s_, "a");
+  for (std::size_t limit : {std::size_t{0}, core::limits::max_page_messages + 1}) {
+    auto r = wait_for<messages>([&](auto h) { s_->read_messages({c, 0, limit}, std::move(h)); });
+    EXPECT_EQ(r.ec, store_errc::invalid_argument);
+  }
+}
+
+TEST_F(Messages, UndeliveredSkipsOwnMessagesAndDeliveredOnes) {
+  auto c = make_conversation(*s_, "bene", "work");
+  ASSERT_FALSE(append(*s_, c, "1", "from-bene", "bene").ec);
+  ASSERT_FALSE(append(*s_, c, "2", "from-work", "work").ec);
+  ASSERT_FALSE(append(*s_, c, "3", "from-work-2", "work").ec);
+  auto r = undelivered("bene", 100);
+  ASSERT_FALSE(r.ec);
+  ASSERT_EQ(r.value.size(), 2u);
+  EXPECT_EQ(r.value[0].seq, 2);
+  EXPECT_EQ(r.value[1].seq, 3);
+  ASSERT_FALSE(cursor(c, "bene", 2, 0));
+  r = undelivered("bene", 100);
+  ASSERT_EQ(r.value.size(), 1u);
+  EXPECT_EQ(r.value[0].seq, 3);
+  EXPECT_EQ(undelivered("work", 100).value.size(), 1u);  // the beneficiary's message
+}
+
+TEST_F(Messages, UndeliveredSpansConversationsAndResumes) {
+  auto a = make_conversation(*s_, "b1", "w");
+  auto b = make_conversation(*s_, "b2", "w");
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append(*s_, a, "a" + std::to_string(i), "x", "b1").ec);
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append(*s_, b, "b" + std::to_string(i), "x", "b2").ec);
+  auto first = undelivered("w", 4);
+  ASSERT_EQ(first.value.size(), 4u);
+  EXPECT_EQ(first.value[3].conversation, b);
+  EXPECT_EQ(first.value[3].seq, 1);
+  auto rest = undelivered("w", 4, b, 1);
+  ASSERT_EQ(rest.value.size(), 2u);
+  EXPECT_EQ(rest.value[0].seq, 2);
+}
+
+TEST_F(Messages, UndeliveredExcludesConversationsTheParticipantLeft) {
+  auto c = make_conversation(*s_, "b", "w1");
+  ASSERT_FALSE(wait_done([&](auto h) {
+    s_->add_participant(c, {"w2", core::participant_role::worker, 0, 5, 0, 0, 0}, std::move(h));
+  }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->leave_conversation(c, "w1", 6, std::move(h)); }));
+  ASSERT_FALSE(append(*s_, c, "1", "x", "b").ec);
+  EXPECT_TRUE(undelivered("w1", 10).value.empty());
+  EXPECT_EQ(undelivered("w2", 10).value.size(), 1u);
+}
+
+TEST_F(Messages, UndeliveredRejectsEmptyKeyAndBadLimit) {
+  EXPECT_EQ(undelivered("", 10).ec, store_errc::invalid_argument);
+  EXPECT_EQ(undelivered("k", 0).ec, store_errc::invalid_argument);
+}
+
+TEST_F(Messages, CursorsMoveForwardOnlyAndReadImpliesDelivered) {
+  auto c = make_conversation(*s_, "b", "w");
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(append(*s_, c, std::to_string(i), "x", "w").ec);
+  ASSERT_FALSE(cursor(c, "b", 4, 0));
+  ASSERT_FALSE(cursor(c, "b", 2, 0));  // older receipt: ignored
+  ASSERT_FALSE(cursor(c, "b", 0, 5));
+  auto r = wait_for<core::conversation>([&](auto h) { s_->get_conversation(c, std::move(h)); });
+  const auto& p = r.value.participants;
+  auto it = std::find_if(p.begin(), p.end(), [](const auto& x) { return x.identity_key == "b"; });
+  ASSERT_NE(it, p.end());
+  EXPECT_EQ(it->delivered_seq, 5);
+  EXPECT_EQ(it->read_seq, 5);
+}
+
+TEST_F(Messages, CursorPastLastSeqOrUnknownParticipantIsRefused) {
+  auto c = make_conversation(*s_, "b", "w");
+  ASSERT_FALSE(append(*s_, c, "1", "x", "w").ec);
+  EXPECT_EQ(cursor(c, "b", 2, 0), store_errc::invalid_argument);
+  EXPECT_EQ(cursor(c, "b", -1, 0), store_errc::invalid_argument);
+  EXPECT_EQ(cursor(c, "stranger", 1, 0), store_errc::not_found);
+  EXPECT_EQ(cursor(999, "b", 1, 0), store_errc::not_found);
+}
+
+TEST_F(Messages, ListsConversationsOfAParticipant) {
+  auto a = make_conversation(*s_, "b", "w");
+  auto b = make_conversation(*s_, "b2", "w");
+  ASSERT_FALSE(wait_done([&](auto h) { s_->end_conversation(b, 50, std::move(h)); }));
+  auto active = wait_for<std::vector<core::conversation>>(
+      [&](auto h) { s_->list_conversations("w", false, std::move(h)); });
+  ASSERT_EQ(active.value.size(), 1u);
+  EXPECT_EQ(active.value[0].id, a);
+  auto all = wait_for<std::vector<core::conversation>>(
+      [&](auto h) { s_->list_conversations("w", true, std::move(h)); });
+  ASSERT_EQ(all.value.size(), 2u);
+  EXPECT_EQ(all.value[1].ended_at, 50);
+  EXPECT_EQ(all.value[1].participants.size(), 2u);
+}
+
+TEST_F(Messages, EndingTwiceIsFineEndingNothingIsNotFound) {
+  auto c = make_conversation(*s_, "b");
+  EXPECT_FALSE(wait_done([&](auto h) { s_->end_conversation(c, 10, std::move(h)); }));
+  EXPECT_FALSE(wait_done([&](auto h) { s_->end_conversation(c, 20, std::move(h)); }));
+  auto r = wait_for<core::conversation>([&](auto h) { s_->get_conversation(c, std::move(h)); });
+  EXPECT_EQ(r.value.ended_at, 10);
+  EXPECT_EQ(wait_done([&](auto h) { s_->end_conversation(999, 10, std::move(h)); }),
+            store_errc::not_found);
+}
+
+TEST_F(Messages, AddingAParticipantTwiceIsAlreadyExists) {
+  auto c = make_conversation(*s_, "b", "w");
+  auto ec = wait_done([&](auto h) {
+    s_->add_participant(c, {"w", core::participant_role::worker, 0, 1, 0, 0, 0}, std::move(h));
+  });
+  EXPECT_EQ(ec, store_errc::already_exists);
+  ec = wait_done([&](auto h) {
+    s_->add_participant(999, {"x", core::participant_role::worker, 0, 1, 0, 0, 0}, std::move(h));
+  });
+  EXPECT_EQ(ec, store_errc::not_found);
+  EXPECT_EQ(wait_done([&](auto h) { s_->leave_conversation(c, "nobody", 1, std::move(h)); }),
+            store_errc::not_found);
+}
+
+}  // namespace
+}  // namespace relais::store
