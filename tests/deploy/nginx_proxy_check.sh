@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# lint.deploy.nginx_proxy: deploy/nginx/relais.conf really proxies to relaisd. Runs relaisd
+# with deploy/relais.production.toml (paths moved to a temp folder) and Debian's nginx with the
+# example config, its ports moved to free loopback ports and its certificates replaced by a
+# throwaway one for relais.example.org, then checks through nginx:
+#  - HTTPS to /healthz answers 200 with relaisd's security headers, once each, and no nginx
+#    version; TLS 1.2 alone still works (Mozilla intermediate);
+#  - port 80 redirects to https with the path and query, and serves ACME challenges;
+#  - another server name gets its TLS handshake refused;
+#  - a WebSocket upgrade on /ws from the widget's site gets 101 from relaisd, and one from an
+#    unlisted origin 403 (so Host and Origin reach relaisd unchanged);
+#  - nginx verifies relaisd's self-signed certificate: with another certificate pinned in
+#    proxy_ssl_trusted_certificate, the same request gets 502.
+# Usage: nginx_proxy_check.sh RELAISD SOURCE_DIR [NGINX]
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+relaisd=$(realpath "$1")
+source_dir=$(realpath "$2")
+nginx=${3:-/usr/sbin/nginx}
+[ -x "$nginx" ] || fail "$nginx not found (Debian package nginx-light)"
+[ -x "$relaisd" ] || fail "relaisd binary $relaisd not found"
+name=relais.example.org
+
+make_work
+mkdir -p "$work/web" "$work/acme/.well-known/acme-challenge"
+echo '<!doctype html><title>Relais test</title>' >"$work/web/index.html"
+echo 'challenge-token' >"$work/acme/.well-known/acme-challenge/t0ken"
+
+production_to_temp "$source_dir/deploy/relais.production.toml" "$work/relais.toml" "$work/data" "$work/web"
+start_relaisd "$relaisd" --config "$work/relais.toml" --listen 127.0.0.1:0
+[ -s "$work/data/tls/cert.pem" ] || fail "relaisd created no self-signed certificate"
+widget_origin=$(sed -n 's/^allowed_origins = \[\(.*\)\]/\1/p' "$work/relais.toml" | grep -o '"[^"]*"' | tr -d '"' |
+  grep -vxF "https://$name" | head -n 1)
+[ -n "$widget_origin" ] || fail "no widget origin in allowed_origins"
+
+# start_nginx PINNED_CERT: renders the example for this run and starts nginx in the
+# foreground (in the background of this script); sets $https_port, $http_port, $nginx_pid.
+start_nginx() {
+  upstream_cert=$1 render_nginx "$source_dir/deploy/nginx/relais.conf"
+  local dir="$work/nginx" conf="$work/nginx/relais.conf"
+  https_port=$(free_port)
+  http_port=$(free_port)
+  sed -i -E \
+    -e "/^[[:space:]]*listen \[::\]:/d" \
+    -e "s#^([[:space:]]*)listen 443 #\\1listen 127.0.0.1:$https_port #" \
+    -e "s#^([[:space:]]*)listen 80;#\\1listen 127.0.0.1:$http_port;#" \
+    -e "s#proxy_pass https://127.0.0.1:8443;#proxy_pass https://127.0.0.1:$relaisd_port;#" \
+    -e "s#root /var/www/letsencrypt;#root $work/acme;#" \
+    "$conf"
+  [ "$(grep -c "listen 127.0.0.1:$https_port " "$conf")" = 2 ] || fail "expected two 'listen 443' lines in the example"
+  [ "$(grep -c "listen 127.0.0.1:$http_port;" "$conf")" = 1 ] || fail "expected one 'listen 80' line in the example"
+  [ "$(grep -c "proxy_pass https://127.0.0.1:$relaisd_port;" "$conf")" = 2 ] ||
+    fail "expected two 'proxy_pass https://127.0.0.1:8443' lines in the example"
+  grep -q "root $work/acme;" "$conf" || fail "no ACME challenge root in the example"
+  "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
+  nginx_pid=$!
+  local deadline=$((SECONDS + 20))
+  until curl -s -o /dev/null "http://127.0.0.1:$http_port/"; do
+    kill -0 "$nginx_pid" 2>/dev/null || fail "nginx exited: $(tail -n 5 "$dir/error.log")"
+    [ $SECONDS -lt $deadline ] || fail "nginx did not listen within 20 s"
+    sleep 0.05
+  done
+}
+
+stop_nginx() {
+  kill -QUIT "$nginx_pid"
+  wait "$nginx_pid" || true
+  nginx_pid=""
+}
+
+front() { # front PATH [curl options...]: curl through nginx, verifying nginx's certificate
+  local path=$1
+  shift
+  curl -s --resolve "$name:$https_port:127.0.0.1" --cacert "$work/nginx/$name.crt" "$@" "https://$name:$https_port$path"
+}
+
+echo "== nginx pinning relaisd's self-signed certificate"
+start_nginx "$work/data/tls/cert.pem"
+front /healthz -D "$work/headers" -o "$work/body" -w '%{http_code}\n' >"$work/code"
+[ "$(cat "$work/code")" = 200 ] || fail "GET /healthz through nginx answered $(cat "$work/code"): $(tail -n 3 "$work/nginx/error.log")"
+for h in strict-transport-security content-security-policy x-content-type-options referrer-policy; do
+  n=$(grep -ci "^$h:" "$work/headers" || true)
+  [ "$n" = 1 ] || fail "header $h appears $n times through nginx, expected once (from relaisd)"
+done
+if grep -i '^server:' "$work/headers" | grep -q '[0-9]'; then
+  fail "nginx shows its version: $(grep -i '^server:' "$work/headers")"
+fi
+code=$(front /readyz --tlsv1.2 --tls-max 1.2 -o /dev/null -w '%{http_code}')
+[ "$code" = 200 ] || fail "GET /readyz over TLS 1.2 answered $code"
+echo "ok: HTTPS through nginx, relaisd's headers once each, TLS 1.2 accepted"
+
+location=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Host: $name" "http://127.0.0.1:$http_port/console/?a=1")
+[ "$location" = "https://$name/console/?a=1" ] || fail "port 80 redirected to '$location'"
+body=$(curl -s -H "Host: $name" "http://127.0.0.1:$http_port/.well-known/acme-challenge/t0ken")
+[ "$body" = challenge-token ] || fail "port 80 did not serve the ACME challenge"
+echo "ok: port 80 redirects and serves ACME challenges"
+
+status=0
+curl -s -o /dev/null -k --resolve "other.example:$https_port:127.0.0.1" "https://other.example:$https_port/healthz" || status=$?
+[ $status -ne 0 ] || fail "a TLS handshake for another name was accepted"
+echo "ok: another server name is refused at the handshake (curl status $status)"
+
+code=$(ws_upgrade 127.0.0.1 "$https_port" "$name" "$name" "$widget_origin" "$work/nginx/$name.crt")
+[ "$code" = 101 ] || fail "WebSocket from $widget_origin through nginx answered $code, expected 101"
+code=$(ws_upgrade 127.0.0.1 "$https_port" "$name" "$name" "https://$name" "$work/nginx/$name.crt")
+[ "$code" = 101 ] || fail "WebSocket from https://$name through nginx answered $code, expected 101"
+code=$(ws_upgrade 127.0.0.1 "$https_port" "$name" "$name" "https://elsewhere.example" "$work/nginx/$name.crt")
+[ "$code" = 403 ] || fail "WebSocket from an unlisted origin through nginx answered $code, expected 403"
+echo "ok: WebSocket upgrade through nginx (101), Origin checked by relaisd (403)"
+stop_nginx
+
+echo "== nginx pinning another certificate"
+make_cert "$work" impostor.example
+start_nginx "$work/impostor.example.crt"
+code=$(front /healthz -o /dev/null -w '%{http_code}')
+[ "$code" = 502 ] || fail "with the wrong certificate pinned nginx answered $code, expected 502"
+grep -q "upstream SSL certificate verify error" "$work/nginx/error.log" ||
+  fail "nginx's error log does not show the certificate verification failure"
+stop_nginx
+echo "ok: 502 and 'upstream SSL certificate verify error' when relaisd's certificate is not the pinned one"
+
+stop_relaisd
+echo "PASS: nginx example proxies HTTPS and WebSocket to relaisd"
