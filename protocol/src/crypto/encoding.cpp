@@ -5,6 +5,9 @@
 namespace relais::crypto {
 
 std::string to_hex(bytes_view in) {
+  if (in.empty()) {
+    return {};  // libsodium's arguments are declared non-null
+  }
   std::string out(in.size() * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), in.data(), in.size());
   out.pop_back();
@@ -14,6 +17,9 @@ std::string to_hex(bytes_view in) {
 std::optional<bytes> from_hex(std::string_view in) {
   if (in.size() % 2 != 0) {
     return std::nullopt;
+  }
+  if (in.empty()) {
+    return bytes{};  // libsodium's arguments are declared non-null
   }
   bytes out(in.size() / 2);
   std::size_t len = 0;
@@ -26,6 +32,9 @@ std::optional<bytes> from_hex(std::string_view in) {
 }
 
 std::string to_base64url(bytes_view in) {
+  if (in.empty()) {
+    return {};
+  }
   constexpr int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   std::string out(sodium_base64_encoded_len(in.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), in.data(), in.size(), variant);
@@ -34,6 +43,9 @@ std::string to_base64url(bytes_view in) {
 }
 
 std::optional<bytes> from_base64url(std::string_view in) {
+  if (in.empty()) {
+    return bytes{};
+  }
   bytes out(in.size() * 3 / 4 + 1);
   std::size_t len = 0;
   const char* end = nullptr;
