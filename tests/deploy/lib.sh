@@ -51,10 +51,16 @@ make_cert() {
     fail "openssl could not create a test certificate"
 }
 
-# free_port: a TCP port free on 127.0.0.1 right now (for nginx, which cannot listen on port 0
-# and report the port; relaisd uses port 0 itself).
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct TCP ports free on 127.0.0.1 right now, on one line (for nginx, which
+# cannot listen on port 0 and report the port; relaisd uses port 0 itself). All N are held
+# open together while chosen, so they differ.
+free_ports() {
+  /usr/bin/python3 -c '
+import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in held))' "$1"
 }
 
 # start_relaisd BINARY ARGS...: starts relaisd in the background with stdout in
@@ -182,4 +188,29 @@ production_to_temp() {
   [ -z "$left" ] || fail "a host path of $config was not moved into the temp folder: $left"
   grep -q "^data_dir = \"$data\"" "$out" || fail "no data_dir key in $config"
   grep -q "^web_root = \"$web\"" "$out" || fail "no web_root key in $config"
+}
+
+# move_nginx_ports CONF HTTPS_PORT HTTP_PORT: rewrites the example's `listen 443`/`listen 80`
+# lines (IPv4 and IPv6) to loopback and the given free ports. nginx -t binds the listening
+# sockets too (it only tolerates "address in use"), so a test must not use ports 80/443: as
+# another user than root they are refused. IPv6 lines go to [::1], or are dropped when this
+# machine has no IPv6 loopback.
+move_nginx_ports() {
+  local conf=$1 https=$2 http=$3 v6=drop
+  if /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    v6=keep
+  fi
+  if [ $v6 = keep ]; then
+    sed -i -E -e "s#^([[:space:]]*)listen \[::\]:443 #\1listen [::1]:$https #" \
+      -e "s#^([[:space:]]*)listen \[::\]:80;#\1listen [::1]:$http;#" "$conf"
+  else
+    sed -i -E "/^[[:space:]]*listen \[::\]:(443|80)[ ;]/d" "$conf"
+  fi
+  sed -i -E -e "s#^([[:space:]]*)listen 443 #\1listen 127.0.0.1:$https #" \
+    -e "s#^([[:space:]]*)listen 80;#\1listen 127.0.0.1:$http;#" "$conf"
+  [ "$(grep -c "listen 127.0.0.1:$https " "$conf")" = 2 ] || fail "expected two 'listen 443' lines in the example"
+  [ "$(grep -c "listen 127.0.0.1:$http;" "$conf")" = 1 ] || fail "expected one 'listen 80' line in the example"
+  local left
+  left=$(grep -E "^[[:space:]]*listen " "$conf" | grep -vE "127\.0\.0\.1:|\[::1\]:" || true)
+  [ -z "$left" ] || fail "listen lines the test cannot move: $left"
 }

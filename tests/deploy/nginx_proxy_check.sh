@@ -39,17 +39,12 @@ widget_origin=$(sed -n 's/^allowed_origins = \[\(.*\)\]/\1/p' "$work/relais.toml
 start_nginx() {
   upstream_cert=$1 render_nginx "$source_dir/deploy/nginx/relais.conf"
   local dir="$work/nginx" conf="$work/nginx/relais.conf"
-  https_port=$(free_port)
-  http_port=$(free_port)
+  read -r https_port http_port < <(free_ports 2)
+  move_nginx_ports "$conf" "$https_port" "$http_port"
   sed -i -E \
-    -e "/^[[:space:]]*listen \[::\]:/d" \
-    -e "s#^([[:space:]]*)listen 443 #\\1listen 127.0.0.1:$https_port #" \
-    -e "s#^([[:space:]]*)listen 80;#\\1listen 127.0.0.1:$http_port;#" \
     -e "s#proxy_pass https://127.0.0.1:8443;#proxy_pass https://127.0.0.1:$relaisd_port;#" \
     -e "s#root /var/www/letsencrypt;#root $work/acme;#" \
     "$conf"
-  [ "$(grep -c "listen 127.0.0.1:$https_port " "$conf")" = 2 ] || fail "expected two 'listen 443' lines in the example"
-  [ "$(grep -c "listen 127.0.0.1:$http_port;" "$conf")" = 1 ] || fail "expected one 'listen 80' line in the example"
   [ "$(grep -c "proxy_pass https://127.0.0.1:$relaisd_port;" "$conf")" = 2 ] ||
     fail "expected two 'proxy_pass https://127.0.0.1:8443' lines in the example"
   grep -q "root $work/acme;" "$conf" || fail "no ACME challenge root in the example"
