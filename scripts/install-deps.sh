@@ -20,7 +20,7 @@ test_packages=(
   testssl.sh fiu-utils libfiu-dev faketime
   python3-x3dh python3-doubleratchet python3-nacl
   chromium fonts-liberation
-  nginx-light curl
+  nginx-light curl shellcheck systemd
 )
 
 want=("${build_packages[@]}")

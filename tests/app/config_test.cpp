@@ -136,6 +136,28 @@ TEST_F(Config, BadCommandLineValues) {
   EXPECT_NE(error.find("--log-level"), std::string::npos);
 }
 
+TEST_F(Config, PublicUrlOriginIsAllowedWithTheListedSites) {
+  config c;
+  std::string error;
+  ASSERT_TRUE(load_config(write("[server]\npublic_url = \"https://relais.example.org/chat\"\n"
+                                "allowed_origins = [\"https://association.example\"]\n"),
+                          {}, c, error))
+      << error;
+  auto o = to_server_options(c);
+  ASSERT_EQ(o.allowed_origins.size(), 2u);
+  EXPECT_EQ(o.allowed_origins[1], "https://relais.example.org");
+}
+
+TEST_F(Config, ProtocolLimits) {
+  config c;
+  std::string error;
+  ASSERT_TRUE(load_config(write("[limits]\nauth_timeout_seconds = 3\nmax_errors_per_minute = 5\n"), {}, c, error));
+  auto l = to_connection_limits(c);
+  EXPECT_EQ(l.auth_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(l.max_errors_per_minute, 5);
+  EXPECT_FALSE(load_config(write("[limits]\nauth_timeout_seconds = 0\n"), {}, c, error));
+}
+
 TEST(ParseListen, AcceptsIpv4AndBracketedIpv6) {
   std::string a;
   std::uint16_t p = 0;

@@ -80,6 +80,9 @@ class Server : public ::testing::Test {
     EXPECT_FALSE(ec) << ec.message();
     return res;
   }
+  static std::string status_of(const std::string& response) {
+    return response.size() >= 12 ? response.substr(9, 3) : "(none: " + std::to_string(response.size()) + " bytes)";
+  }
   std::string raw(std::string_view request) {
     std::string out;
     auto ec = client::https_raw("127.0.0.1", port_, request, out);
@@ -139,12 +142,12 @@ TEST_F(Server, TraversalAttemptsGet4xxAndTheServerKeepsServing) {
 }
 
 TEST_F(Server, MalformedAndOversizedRequestsGet4xx) {
-  EXPECT_EQ(raw("THIS IS NOT HTTP\r\n\r\n").substr(9, 3), "400");
-  EXPECT_EQ(raw("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").substr(9, 3), "400");
+  EXPECT_EQ(status_of(raw("THIS IS NOT HTTP\r\n\r\n")), "400");
+  EXPECT_EQ(status_of(raw("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")), "400");
   std::string huge = "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(20000, 'a') + "\r\n\r\n";
-  EXPECT_EQ(raw(huge).substr(9, 3), "431");
+  EXPECT_EQ(status_of(raw(huge)), "431");
   std::string body = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'b');
-  EXPECT_EQ(raw(body).substr(9, 3), "413");
+  EXPECT_EQ(status_of(raw(body)), "413");
   EXPECT_EQ(get("/healthz").status, 200u);
 }
 

@@ -36,6 +36,17 @@ TEST(SelfSigned, CreatesOnceWithPrivateKeyMode0600) {
   EXPECT_EQ(certificate_fingerprint_sha256(again.certificate), fp);
 }
 
+TEST(SelfSigned, IsValidForAboutThirteenMonthsAndReplacedWhenExpiring) {
+  test::temp_dir dir;
+  certificate_files files;
+  bool created = false;
+  std::string error;
+  ASSERT_TRUE(ensure_self_signed(dir.path(), "", files, created, error)) << error;
+  EXPECT_FALSE(certificate_expires_within(files.certificate, 396L * 24 * 3600));
+  EXPECT_TRUE(certificate_expires_within(files.certificate, 398L * 24 * 3600));
+  EXPECT_TRUE(certificate_expires_within(std::filesystem::path(dir.path()) / "absent.pem", 0));
+}
+
 TEST(ServerContext, LoadsTheSelfSignedPairAndLimitsVersions) {
   test::temp_dir dir;
   certificate_files files;

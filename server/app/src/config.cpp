@@ -22,7 +22,7 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
       {"limits",
        {"max_message_bytes", "max_http_header_bytes", "outbound_queue_bytes", "outbound_queue_messages",
         "tls_handshake_timeout_seconds", "http_idle_timeout_seconds", "ws_idle_timeout_seconds",
-        "shutdown_timeout_seconds"}},
+        "shutdown_timeout_seconds", "auth_timeout_seconds", "max_errors_per_minute"}},
       {"log", {"level"}},
   };
   return keys;
@@ -200,6 +200,8 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
       r.integer("http_idle_timeout_seconds", c.http_idle_timeout_seconds, 1, 3600);
       r.integer("ws_idle_timeout_seconds", c.ws_idle_timeout_seconds, 5, 3600);
       r.integer("shutdown_timeout_seconds", c.shutdown_timeout_seconds, 1, 300);
+      r.integer("auth_timeout_seconds", c.auth_timeout_seconds, 1, 300);
+      r.integer("max_errors_per_minute", c.max_errors_per_minute, 1, 10'000);
     }
     {
       reader r(file, "log", root["log"].as_table(), error);
@@ -225,6 +227,13 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
   return true;
 }
 
+core::connection_limits to_connection_limits(const config& c) {
+  core::connection_limits l;
+  l.auth_timeout = std::chrono::seconds(c.auth_timeout_seconds);
+  l.max_errors_per_minute = c.max_errors_per_minute;
+  return l;
+}
+
 net::server_options to_server_options(const config& c) {
   net::server_options o;
   o.listen_address = c.listen_address;
@@ -232,6 +241,12 @@ net::server_options to_server_options(const config& c) {
   o.web_root = c.web_root;
   o.tls = {c.certificate, c.private_key};
   o.allowed_origins = c.allowed_origins;
+  // Listing the sites that embed the widget must not lock out relaisd's own pages (the
+  // console): the origin of public_url is always allowed too.
+  if (!o.allowed_origins.empty() && !c.public_url.empty()) {
+    auto end = c.public_url.find('/', 8);  // after "https://"
+    o.allowed_origins.push_back(c.public_url.substr(0, end));
+  }
   o.threads = c.threads;
   o.max_connections = c.max_connections;
   o.max_message_bytes = c.max_message_bytes;

@@ -1,20 +1,61 @@
 #include "relais/app/handler.hpp"
 
+#include <sodium.h>
+
+#include "relais/core/connection.hpp"
+
 namespace relais::app {
 namespace {
 
-// Until the protocol state machine is wired in, a connection is held open and its frames are
-// dropped. (Replaced by core's connection in the protocol work of issue 3.)
-class idle_handler final : public net::ws_handler {
+/// The production time source: the monotonic clock, and the wall clock for schedules.
+class system_clock final : public core::clock {
  public:
-  void on_text(std::string_view) override {}
+  core::time_point now() const override { return std::chrono::steady_clock::now(); }
+  std::int64_t unix_seconds() const override {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+/// The production randomness: libsodium's CSPRNG (getrandom on Linux); thread-safe.
+class sodium_random final : public core::random_source {
+ public:
+  void fill(std::span<std::byte> out) override { randombytes_buf(out.data(), out.size()); }
+};
+
+/// Carries core's protocol decisions out on one WebSocket: the glue between net and core.
+class protocol_handler final : public net::ws_handler {
+ public:
+  protocol_handler(std::weak_ptr<net::ws_peer> peer, const core::clock& clock, core::random_source& random,
+                   core::connection_limits limits)
+      : peer_(std::move(peer)), conn_(clock, random, limits) {
+    apply(conn_.open());
+  }
+  void on_text(std::string_view frame) override { apply(conn_.on_frame(frame)); }
+  void on_timer() override { apply(conn_.on_timer()); }
   void on_closed() override {}
+
+ private:
+  void apply(core::effects e) {
+    auto peer = peer_.lock();
+    if (!peer) return;
+    for (auto& f : e.frames) peer->send(std::make_shared<const std::string>(std::move(f)));
+    if (e.close) peer->close(e.close->code, std::move(e.close->reason));
+    if (e.timer) peer->set_timer(std::chrono::duration_cast<std::chrono::milliseconds>(*e.timer));
+  }
+
+  std::weak_ptr<net::ws_peer> peer_;
+  core::connection conn_;  // strand-only, like the handler itself
 };
 
 }  // namespace
 
-net::ws_handler_factory make_handler_factory() {
-  return [](std::weak_ptr<net::ws_peer>, const net::connection_info&) { return std::make_unique<idle_handler>(); };
+net::ws_handler_factory make_handler_factory(core::connection_limits limits) {
+  static system_clock clock;
+  static sodium_random random;
+  return [limits](std::weak_ptr<net::ws_peer> peer, const net::connection_info&) {
+    return std::make_unique<protocol_handler>(std::move(peer), clock, random, limits);
+  };
 }
 
 }  // namespace relais::app

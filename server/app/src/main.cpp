@@ -59,10 +59,11 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // taken too, so that it never kills relaisd abruptly
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  net::server server(app::to_server_options(cfg), app::make_handler_factory());
+  net::server server(app::to_server_options(cfg), app::make_handler_factory(app::to_connection_limits(cfg)));
   if (!server.start(error)) return fail_startup(error);
   server.run();
   server.set_ready(true);
@@ -85,7 +86,9 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    log::info("signal_ignored", {{"signal", "SIGHUP"}, {"hint", "restart relaisd to reload its configuration"}});
+  }
   log::info("signal_received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.set_ready(false);
   server.stop();

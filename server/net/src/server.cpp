@@ -16,6 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -119,7 +120,7 @@ class ws_session final : public connection, public ws_peer {
  public:
   ws_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tls_stream&& stream)
       : srv_(std::move(srv)), id_(id), ws_(std::move(stream)), signal_(ws_.get_executor()),
-        close_deadline_(ws_.get_executor()) {}
+        close_deadline_(ws_.get_executor()), handler_timer_(ws_.get_executor()) {}
 
   ~ws_session() override { srv_->remove(id_); }
 
@@ -135,6 +136,15 @@ class ws_session final : public connection, public ws_peer {
       self->request_close(code, std::move(reason));
     });
   }
+  void set_timer(std::chrono::milliseconds after) override {
+    asio::post(ws_.get_executor(), [self = self_ptr(), after] {
+      if (self->closing_) return;
+      self->handler_timer_.expires_after(after);
+      self->handler_timer_.async_wait([self](beast::error_code ec) {
+        if (!ec && !self->closing_ && self->handler_) self->handler_->on_timer();
+      });
+    });
+  }
   std::uint64_t id() const noexcept override { return id_; }
   asio::any_io_executor executor() { return ws_.get_executor(); }
   void shutdown() override { close(close_code::going_away, "server shutting down"); }
@@ -143,7 +153,7 @@ class ws_session final : public connection, public ws_peer {
   std::shared_ptr<ws_session> self_ptr() { return std::static_pointer_cast<ws_session>(shared_from_this()); }
 
   void enqueue(std::shared_ptr<const std::string> frame);
-  void request_close(std::uint16_t code, std::string reason);
+  void request_close(std::uint16_t code, std::string reason, bool discard_queue = false);
   asio::awaitable<void> reader();
   asio::awaitable<void> writer();
 
@@ -157,6 +167,7 @@ class ws_session final : public connection, public ws_peer {
   std::size_t queued_bytes_ = 0;
   asio::steady_timer signal_;          // wakes the writer; cancelled when there is work
   asio::steady_timer close_deadline_;  // bounds a close that a non-reading peer would stall
+  asio::steady_timer handler_timer_;   // the handler's one timer (auth timeout...)
   std::unique_ptr<ws_handler> handler_;
   bool closing_ = false;
   bool reader_done_ = false;
@@ -170,7 +181,7 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
   if (queue_.size() + 1 > srv_->options.outbound_queue_messages ||
       queued_bytes_ + frame->size() > srv_->options.outbound_queue_bytes) {
     log::info("slow_consumer_closed", {{"conn", id_}, {"queued_bytes", queued_bytes_}, {"queued", queue_.size()}});
-    request_close(close_code::try_again_later, "slow consumer");
+    request_close(close_code::try_again_later, "slow consumer", true);
     return;
   }
   queued_bytes_ += frame->size();
@@ -178,11 +189,15 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
   signal_.cancel();
 }
 
-void ws_session::request_close(std::uint16_t code, std::string reason) {
+void ws_session::request_close(std::uint16_t code, std::string reason, bool discard_queue) {
   if (closing_) return;
   closing_ = true;
-  queue_.clear();
-  queued_bytes_ = 0;
+  // Frames queued before a protocol close (the `error` that explains it) still go out first;
+  // a slow consumer's backlog does not.
+  if (discard_queue) {
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
   close_reason_.emplace(static_cast<websocket::close_code>(code), reason);
   signal_.cancel();
   // A peer that does not read can stall the close handshake behind a pending write: after the
@@ -257,6 +272,7 @@ asio::awaitable<void> ws_session::reader() {
   queued_bytes_ = 0;
   signal_.cancel();
   close_deadline_.cancel();
+  handler_timer_.cancel();
   if (handler_) {
     handler_->on_closed();
     handler_.reset();
@@ -265,8 +281,9 @@ asio::awaitable<void> ws_session::reader() {
 
 asio::awaitable<void> ws_session::writer() {
   auto self = self_ptr();
-  while (!closing_) {
+  for (;;) {
     if (queue_.empty()) {
+      if (closing_) break;
       signal_.expires_at(asio::steady_timer::time_point::max());
       co_await signal_.async_wait(use_tuple);  // cancelled when work arrives
       continue;
@@ -351,8 +368,21 @@ asio::awaitable<void> http_session::close_tls() {
   beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
   auto [ec] = co_await stream_.async_shutdown(use_tuple);
   if (ec) fail(ec, "tls_shutdown", id_);
+  // Lingering close: a client still sending a refused request (413, 431) would otherwise get
+  // a TCP reset that can destroy our answer in its receive buffer before it reads it. Stop
+  // sending, then read and discard for a bounded time and size.
+  auto& sock = beast::get_lowest_layer(stream_).socket();
   beast::error_code ignored;
-  beast::get_lowest_layer(stream_).socket().close(ignored);
+  sock.shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> sink{};
+  std::size_t discarded = 0;
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+  while (discarded < 256 * 1024) {
+    auto [rec, n] = co_await beast::get_lowest_layer(stream_).async_read_some(asio::buffer(sink), use_tuple);
+    if (rec) break;
+    discarded += n;
+  }
+  sock.close(ignored);
 }
 
 asio::awaitable<void> http_session::run() {

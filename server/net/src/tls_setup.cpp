@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <system_error>
 
@@ -47,11 +48,25 @@ bool looks_like_ip(const std::string& name) {
 
 }  // namespace
 
+bool certificate_expires_within(const std::filesystem::path& pem_file, long seconds) {
+  file_ptr f(std::fopen(pem_file.c_str(), "r"));
+  if (!f) return true;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) {
+    ERR_clear_error();
+    return true;
+  }
+  time_t limit = std::time(nullptr) + seconds;
+  return X509_cmp_time(X509_get0_notAfter(cert.get()), &limit) <= 0;
+}
+
 bool configure_server_context(SSL_CTX* ctx, const certificate_files& files, std::string& error) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  // Mozilla intermediate: clients choose among equally strong suites (phones prefer ChaCha20).
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  // The server's order decides (scanners flag a missing order), with ChaCha20 promoted for
+  // clients that put it first: phones without AES instructions.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   if (SSL_CTX_set_cipher_list(ctx, intermediate_tls12_ciphers) != 1 ||
       SSL_CTX_set_ciphersuites(ctx, tls13_ciphersuites) != 1) {
     error = "TLS cipher configuration failed: " + openssl_error();
@@ -84,7 +99,12 @@ bool ensure_self_signed(const std::filesystem::path& dir, const std::string& ext
   out.private_key = dir / "key.pem";
   created = false;
   std::error_code ec;
-  if (std::filesystem::exists(out.certificate, ec) && std::filesystem::exists(out.private_key, ec)) return true;
+  if (std::filesystem::exists(out.certificate, ec) && std::filesystem::exists(out.private_key, ec)) {
+    if (!certificate_expires_within(out.certificate, 7L * 24 * 3600)) return true;
+    // An expiring self-signed certificate is replaced rather than served until it fails.
+    std::filesystem::remove(out.certificate, ec);
+    std::filesystem::remove(out.private_key, ec);
+  }
 
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -108,8 +128,8 @@ bool ensure_self_signed(const std::filesystem::path& dir, const std::string& ext
   X509_set_version(cert.get(), 2);
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  // 825 days: the longest validity Apple platforms accept for a TLS server certificate.
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 825L * 24 * 3600);
+  // 397 days: the longest validity browsers accept for a TLS server certificate.
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 397L * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Relais (self-signed)"),

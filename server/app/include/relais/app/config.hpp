@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "relais/core/connection.hpp"
 #include "relais/net/server.hpp"
 
 namespace relais::app {
@@ -34,6 +35,8 @@ struct config {
   unsigned http_idle_timeout_seconds = 30;
   unsigned ws_idle_timeout_seconds = 60;
   unsigned shutdown_timeout_seconds = 5;
+  unsigned auth_timeout_seconds = 10;
+  unsigned max_errors_per_minute = 20;
   // [log]
   std::string log_level = "info";
 };
@@ -55,6 +58,9 @@ struct overrides {
 /// Parses "127.0.0.1:8443", "[::1]:8443" or "0.0.0.0:443" into address and port.
 [[nodiscard]] bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port,
                                 std::string& error);
+
+/// The protocol limits of each connection.
+[[nodiscard]] core::connection_limits to_connection_limits(const config& c);
 
 /// The network options for this configuration (TLS files must already be resolved).
 [[nodiscard]] net::server_options to_server_options(const config& c);

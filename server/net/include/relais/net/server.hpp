@@ -62,6 +62,8 @@ class ws_peer {
   virtual void send(std::shared_ptr<const std::string> frame) = 0;
   /// Closes with a close code and a short reason (no content, no secret).
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Arms (or re-arms) the connection's one timer; the handler's on_timer() runs when it fires.
+  virtual void set_timer(std::chrono::milliseconds after) = 0;
   [[nodiscard]] virtual std::uint64_t id() const noexcept = 0;
 };
 
@@ -71,6 +73,8 @@ class ws_handler {
  public:
   virtual ~ws_handler() = default;
   virtual void on_text(std::string_view frame) = 0;
+  /// The timer armed with ws_peer::set_timer fired.
+  virtual void on_timer() {}
   /// The connection is gone (closed by either side or failed); no further calls follow.
   virtual void on_closed() = 0;
 };

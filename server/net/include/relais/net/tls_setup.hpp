@@ -28,8 +28,11 @@ struct certificate_files {
 /// naming the file.
 [[nodiscard]] bool configure_server_context(SSL_CTX* ctx, const certificate_files& files, std::string& error);
 
+/// True if the first certificate in a PEM file expires within `seconds` (or cannot be read).
+[[nodiscard]] bool certificate_expires_within(const std::filesystem::path& pem_file, long seconds);
+
 /// Returns the files of the self-signed certificate kept in `dir` (cert.pem, key.pem),
-/// creating them on first use: ECDSA P-256, valid 825 days, for localhost, 127.0.0.1 and ::1
+/// creating them on first use or when they expire within a week: ECDSA P-256, valid 397 days, for localhost, 127.0.0.1 and ::1
 /// plus `extra_names` (DNS names or IP addresses). `created` says whether it was made now.
 [[nodiscard]] bool ensure_self_signed(const std::filesystem::path& dir, const std::string& extra_name,
                                       certificate_files& out, bool& created, std::string& error);
