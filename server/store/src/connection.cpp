@@ -169,6 +169,8 @@ std::unique_ptr<connection> connection::open(const sqlite_options& options, role
       if (auto e = c->exec(sql)) return fail(e, c->describe_last_error());
     }
     sqlite3_wal_hook(db, &connection::on_wal_commit, c.get());
+  } else if (r == role::checkpointer) {
+    if (auto e = c->exec(sync_pragma(options.synchronous))) return fail(e, c->describe_last_error());
   } else {
     if (auto e = c->exec("PRAGMA query_only=ON")) return fail(e, c->describe_last_error());
   }

@@ -51,8 +51,9 @@ class query {
 /// A SQLite connection used by one thread at a time, with its prepared-statement cache.
 class connection {
  public:
-  /// Which pragmas to apply: the writer gets the durability settings, readers are query-only.
-  enum class role : std::uint8_t { writer, reader };
+  /// Which pragmas to apply: the writer and the checkpointer get the durability settings,
+  /// readers are query-only.
+  enum class role : std::uint8_t { writer, checkpointer, reader };
 
   /// Opens and configures a connection; null with `error` naming the file on failure.
   [[nodiscard]] static std::unique_ptr<connection> open(const sqlite_options& options, role r,

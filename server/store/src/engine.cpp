@@ -2,9 +2,7 @@
 
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <exception>
-#include <iterator>
 #include <utility>
 
 #include "error_map.hpp"
@@ -65,6 +63,11 @@ std::unique_ptr<engine> engine::start(const sqlite_options& options, open_error&
     return nullptr;
   }
 
+  // The checkpointer writes the database file: it gets the writer's durability settings
+  // (a checkpoint with synchronous=FULL fsyncs the database before the WAL is reused).
+  auto checkpointer = connection::open(options, connection::role::checkpointer, error);
+  if (!checkpointer) return nullptr;
+
   std::vector<std::unique_ptr<connection>> readers;
   for (std::size_t i = 0; i < options.reader_threads; ++i) {
     auto r = connection::open(options, connection::role::reader, error);
@@ -74,6 +77,8 @@ std::unique_ptr<engine> engine::start(const sqlite_options& options, open_error&
 
   std::unique_ptr<engine> e(new engine(options, std::move(writer)));
   e->writer_thread_ = std::thread([p = e.get()] { p->writer_loop(); });
+  e->checkpointer_thread_ = std::thread(
+      [p = e.get(), c = std::move(checkpointer)]() mutable { p->checkpointer_loop(std::move(c)); });
   for (std::size_t i = 0; i < readers.size(); ++i) {
     e->reader_threads_.emplace_back(
         [p = e.get(), i, c = std::move(readers[i])]() mutable { p->reader_loop(i, std::move(c)); });
@@ -100,6 +105,12 @@ engine::~engine() {
   }
   write_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_thread_.joinable()) checkpointer_thread_.join();
   {
     std::lock_guard lock(read_mutex_);
     read_stopping_ = true;
@@ -165,9 +176,22 @@ void engine::submit_read(operation op) {
   read_cv_.notify_one();
 }
 
+void engine::submit_checkpoint(operation op) {
+  bool refused = false;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    refused = checkpoint_stopping_;
+    if (!refused) checkpoint_ops_.push_back(std::move(op));
+  }
+  if (refused) {
+    complete(op, store_errc::closed);
+    return;
+  }
+  checkpoint_cv_.notify_one();
+}
+
 void engine::writer_loop() {
   std::vector<operation> batch;
-  std::vector<operation> maintenance;
   for (;;) {
     {
       std::unique_lock lock(write_mutex_);
@@ -175,16 +199,9 @@ void engine::writer_loop() {
       if (write_queue_.empty()) return;  // stopping and drained
       batch.swap(write_queue_);
     }
-    // Maintenance runs after the batch's commit, outside the transaction.
-    const auto split = std::stable_partition(batch.begin(), batch.end(),
-                                             [](const operation& op) { return op.in_transaction; });
-    std::move(split, batch.end(), std::back_inserter(maintenance));
-    batch.erase(split, batch.end());
-    if (!batch.empty()) run_transaction(batch);
-    for (auto& op : maintenance) run_maintenance(op);
+    run_transaction(batch);
     batch.clear();
-    maintenance.clear();
-    checkpoint_if_due();
+    request_checkpoint_if_due();
   }
 }
 
@@ -267,35 +284,64 @@ void engine::run_transaction(std::vector<operation>& batch) {
   }
 }
 
-void engine::run_maintenance(operation& op) {
-  std::error_code ec;
-  std::string detail;
-  if (ensure_writer(ec, detail)) {
-    ec = op.apply(*writer_);
-    if (ec) {
-      detail = writer_->describe_last_error();
-      if (writer_->in_transaction()) (void)writer_->exec("ROLLBACK");
-      if (needs_reopen(ec)) writer_.reset();
-    }
+void engine::request_checkpoint_if_due() {
+  if (!writer_ || writer_->wal_frames() < limits::wal_checkpoint_pages) return;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_due_ = true;
   }
-  if (ec) log::error("store.maintenance_failed", {{"error", ec.message()}, {"detail", detail}});
-  complete(op, ec);
+  checkpoint_cv_.notify_one();
 }
 
-void engine::checkpoint_if_due() {
-  if (!writer_ || writer_->wal_frames() < limits::wal_checkpoint_pages) return;
-  // PASSIVE: copies what no reader still needs, never waits; runs after the acks were sent.
-  int log_frames = 0;
-  int copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(writer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                           &log_frames, &copied);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-    const std::error_code ec = writer_->error_of(rc);
-    log::error("store.checkpoint_failed",
-               {{"error", ec.message()}, {"detail", writer_->describe_last_error()}});
-    // The WAL still holds every committed frame; only the copy into the main file failed.
-    // The connection is suspect all the same.
-    if (needs_reopen(ec)) writer_.reset();
+void engine::checkpointer_loop(std::unique_ptr<connection> conn) {
+  for (;;) {
+    std::vector<operation> ops;
+    bool passive = false;
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [this] {
+        return checkpoint_due_ || !checkpoint_ops_.empty() || checkpoint_stopping_;
+      });
+      if (checkpoint_stopping_ && checkpoint_ops_.empty()) return;
+      ops.swap(checkpoint_ops_);
+      passive = checkpoint_due_;
+      checkpoint_due_ = false;
+    }
+    std::error_code ec;
+    if (!conn) {
+      open_error error;
+      conn = connection::open(options_, connection::role::checkpointer, error);
+      if (!conn) {
+        ec = error.code;
+        log::error("store.checkpointer_open_failed", {{"error", error.message}});
+      }
+    }
+    if (conn && passive) {
+      // PASSIVE: copies what no reader still needs and never waits. A failure loses nothing
+      // (every committed frame stays in the WAL) but the connection is suspect: reopen.
+      int log_frames = 0;
+      int copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(conn->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                               &log_frames, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        const std::error_code cec = conn->error_of(rc);
+        log::error("store.checkpoint_failed",
+                   {{"error", cec.message()}, {"detail", conn->describe_last_error()}});
+        if (needs_reopen(cec)) conn.reset();
+      }
+    }
+    for (auto& op : ops) {
+      std::error_code op_ec = ec;
+      if (conn) {
+        op_ec = op.apply(*conn);
+        if (op_ec) {
+          log::error("store.maintenance_failed",
+                     {{"error", op_ec.message()}, {"detail", conn->describe_last_error()}});
+          if (needs_reopen(op_ec)) conn.reset();
+        }
+      }
+      complete(op, op_ec);
+    }
   }
 }
 

@@ -23,11 +23,11 @@ namespace relais::store::detail {
 struct operation {
   std::function<std::error_code(connection&)> apply;
   std::function<void(std::error_code)> complete;
-  /// False for maintenance (checkpoint, backup) that must run outside any transaction.
+  /// False for a read that must run outside a read transaction (the online backup).
   bool in_transaction = true;
 };
 
-/// The threads of a sqlite_store: one writer doing group commit, N readers.
+/// The threads of a sqlite_store: one writer doing group commit, one checkpointer, N readers.
 class engine {
  public:
   /// Opens the writer (checks, migrates) and the readers, then starts the threads.
@@ -43,6 +43,9 @@ class engine {
   void submit_write(operation op);
   /// Queues a read for a reader thread (same refusals).
   void submit_read(operation op);
+  /// Queues maintenance for the checkpointer thread (TRUNCATE checkpoints after erasure),
+  /// serialised with its own passive checkpoints.
+  void submit_checkpoint(operation op);
 
   [[nodiscard]] store_stats stats() const;
   [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
@@ -52,10 +55,10 @@ class engine {
 
   void writer_loop();
   void run_transaction(std::vector<operation>& batch);
-  void run_maintenance(operation& op);
   /// Reopens the writer after a failure; false with `ec`/`detail` if that fails too.
   bool ensure_writer(std::error_code& ec, std::string& detail);
-  void checkpoint_if_due();
+  void request_checkpoint_if_due();
+  void checkpointer_loop(std::unique_ptr<connection> conn);
   void reader_loop(std::size_t index, std::unique_ptr<connection> conn);
   static void complete(operation& op, std::error_code ec) noexcept;
 
@@ -71,6 +74,14 @@ class engine {
   std::vector<operation> write_queue_;  // guarded by write_mutex_
   bool write_stopping_ = false;         // guarded by write_mutex_
 
+  // The checkpointer copies WAL frames into the database on its own connection and thread,
+  // so that the database fsync of a checkpoint never sits between two group commits.
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;             // guarded by checkpoint_mutex_
+  std::vector<operation> checkpoint_ops_;   // guarded by checkpoint_mutex_
+  bool checkpoint_stopping_ = false;        // guarded by checkpoint_mutex_
+
   std::mutex read_mutex_;
   std::condition_variable read_cv_;
   std::deque<operation> read_queue_;    // guarded by read_mutex_
@@ -85,6 +96,7 @@ class engine {
   std::atomic<std::uint64_t> refused_busy_{0};
 
   std::thread writer_thread_;
+  std::thread checkpointer_thread_;
   std::vector<std::thread> reader_threads_;
 };
 

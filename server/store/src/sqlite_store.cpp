@@ -148,7 +148,7 @@ void sqlite_store::checkpoint_truncate(core::store_done_handler done) {
     return {};
   };
   op.complete = std::move(done);
-  engine_->submit_write(std::move(op));
+  engine_->submit_checkpoint(std::move(op));
 }
 
 void sqlite_store::integrity_check(core::store_handler<std::string> done) {
