@@ -158,6 +158,21 @@ TEST(JsonTree, ReusesItselfAcrossParses) {
   EXPECT_EQ(tree.node(tree.root().first_child).text, "x\ty");
 }
 
+// Found by the fuzzer, where nlohmann-json differs on purpose: it stops at a NUL byte as if
+// the input ended, and it refuses numbers that overflow a double.
+TEST(JsonTree, RejectsANulByteEvenWhereNlohmannStops) {
+  json_tree tree;
+  const std::string frame("{\"type\":\"ok\"}\0\0\x0F", 16);
+  EXPECT_EQ(parse(tree, frame), error::malformed_json);
+  EXPECT_TRUE(nlohmann::json::accept(frame.begin(), frame.end()));
+}
+
+TEST(JsonTree, KeepsHugeExponentsAsFractions) {
+  json_tree tree;
+  ASSERT_FALSE(parse(tree, "174e435203999"));
+  EXPECT_EQ(tree.root().kind, json_kind::fraction);
+}
+
 TEST(JsonTree, AcceptsWhatNlohmannAcceptsWithinLimits) {
   const std::vector<std::string> corpus{
       "{}", "[]", "0", "-0", "1e-7", "\"\"", " \t\r\n{ } ", "[[],[{}],{\"\":[]}]",
