@@ -158,6 +158,19 @@ TEST_F(Config, ProtocolLimits) {
   EXPECT_FALSE(load_config(write("[limits]\nauth_timeout_seconds = 0\n"), {}, c, error));
 }
 
+TEST_F(Config, NonDurableStoreNeedsTheExplicitUnsafeFlag) {
+  auto e = load_error("[store]\nsynchronous = \"normal\"\n");
+  EXPECT_NE(e.find("[store] synchronous"), std::string::npos) << e;
+  EXPECT_NE(e.find("allow_unsafe_durability"), std::string::npos) << e;
+  EXPECT_NE(load_error("[store]\nsynchronous = \"sometimes\"\n").find("full, normal or off"), std::string::npos);
+  EXPECT_NE(load_error("[store]\nallow_unsafe_durability = \"yes\"\n").find("true or false"), std::string::npos);
+  config c;
+  std::string error;
+  ASSERT_TRUE(load_config(write("[store]\nsynchronous = \"off\"\nallow_unsafe_durability = true\n"), {}, c, error))
+      << error;
+  EXPECT_EQ(c.store_synchronous, "off");
+}
+
 TEST(ParseListen, AcceptsIpv4AndBracketedIpv6) {
   std::string a;
   std::uint16_t p = 0;

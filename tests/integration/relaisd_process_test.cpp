@@ -53,6 +53,36 @@ TEST(Relaisd, StartsPrintsUrlsServesAndStopsOnSigterm) {
   EXPECT_NE(p.stderr_text().find("event=stopped"), std::string::npos);
 }
 
+TEST(Relaisd, OpensItsStoreAndBacksItUpOnline) {
+  temp_dir dir;
+  auto data = dir.path() + "/data";
+  child_process p(relaisd({"--listen", "127.0.0.1:0", "--data-dir", data}));
+  ASSERT_TRUE(p.wait_for_line("listening on https://", 20s)) << p.stderr_text();
+  EXPECT_TRUE(std::filesystem::exists(data + "/relais.db"));
+  // The backup runs beside the live server.
+  child_process b(relaisd({"--data-dir", data, "backup", dir.path() + "/copy.db"}));
+  auto status = b.wait_exit(30s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << b.stderr_text();
+  EXPECT_NE(b.stdout_text().find("backup written to"), std::string::npos);
+  EXPECT_GT(std::filesystem::file_size(dir.path() + "/copy.db"), 0u);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(15s).value_or(-1), 0);
+}
+
+TEST(Relaisd, RefusesADamagedStoreNamingTheFile) {
+  temp_dir dir;
+  auto data = dir.path() + "/data";
+  std::filesystem::create_directories(data);
+  std::ofstream(data + "/relais.db") << std::string(8192, 'x');
+  child_process p(relaisd({"--listen", "127.0.0.1:0", "--data-dir", data}));
+  auto status = p.wait_exit(20s);
+  ASSERT_TRUE(status);
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(p.stderr_text().find(data + "/relais.db"), std::string::npos) << p.stderr_text();
+  EXPECT_EQ(p.stdout_text().find("listening"), std::string::npos);
+}
+
 TEST(Relaisd, KeepsItsSelfSignedCertificateAcrossRestarts) {
   temp_dir dir;
   auto data = dir.path() + "/data";
@@ -116,7 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
                                 "/nonexistent/cert.pem"},
                       bad_start{"", {"--listen", "256.0.0.1:1"}, "256.0.0.1"},
                       bad_start{"", {"--data-dir", "/proc/relais-cannot-exist"}, "/proc/relais-cannot-exist"},
-                      bad_start{"", {"--web-root", "$DIR/absent"}, "web_root"}));
+                      bad_start{"", {"--web-root", "$DIR/absent"}, "web_root"},
+                      bad_start{"[store]\nsynchronous = \"off\"\n", {}, "allow_unsafe_durability"}));
 
 TEST(Relaisd, PortInUseIsRefused) {
   temp_dir dir;

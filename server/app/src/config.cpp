@@ -24,6 +24,7 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
         "tls_handshake_timeout_seconds", "http_idle_timeout_seconds", "ws_idle_timeout_seconds",
         "shutdown_timeout_seconds", "auth_timeout_seconds", "max_errors_per_minute"}},
       {"log", {"level"}},
+      {"store", {"path", "synchronous", "allow_unsafe_durability"}},
   };
   return keys;
 }
@@ -45,6 +46,12 @@ class reader {
                            std::to_string(max));
     }
     out = static_cast<Int>(*v);
+  }
+  void boolean(std::string_view key, bool& out) {
+    auto* node = find(key);
+    if (node == nullptr) return;
+    if (!node->is_boolean()) return fail(key, "must be true or false");
+    out = *node->value<bool>();
   }
   void string(std::string_view key, std::string& out) {
     auto* node = find(key);
@@ -207,6 +214,21 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
       reader r(file, "log", root["log"].as_table(), error);
       r.string("level", c.log_level);
       if (error.empty() && !log::parse_level(c.log_level)) r.fail("level", "must be debug, info, warn or error");
+    }
+    {
+      reader r(file, "store", root["store"].as_table(), error);
+      r.path("path", c.store_path);
+      r.string("synchronous", c.store_synchronous);
+      r.boolean("allow_unsafe_durability", c.allow_unsafe_durability);
+      if (error.empty() && c.store_synchronous != "full" && c.store_synchronous != "normal" &&
+          c.store_synchronous != "off") {
+        r.fail("synchronous", "must be full, normal or off");
+      }
+      if (error.empty() && c.store_synchronous != "full" && !c.allow_unsafe_durability) {
+        r.fail("synchronous", "is '" + c.store_synchronous +
+                                  "': acknowledged messages could be lost on a crash; set "
+                                  "allow_unsafe_durability = true only for throwaway test servers");
+      }
     }
     if (!error.empty()) return false;
   }

@@ -12,6 +12,8 @@
 #include "relais/log/log.hpp"
 #include "relais/net/server.hpp"
 #include "relais/net/tls_setup.hpp"
+#include "relais/store/sqlite_store.hpp"
+#include <future>
 
 namespace {
 
@@ -28,14 +30,47 @@ std::string url_host(const std::string& address) {
   return address;
 }
 
+/// Opens the store of this configuration; null with one line on stderr on failure.
+std::unique_ptr<relais::store::sqlite_store> open_store(const relais::app::config& cfg) {
+  using namespace relais;
+  store::sqlite_options o;
+  o.path = (cfg.store_path.empty() ? cfg.data_dir / "relais.db" : cfg.store_path).string();
+  o.synchronous = cfg.store_synchronous == "off"      ? store::sync_mode::off
+                  : cfg.store_synchronous == "normal" ? store::sync_mode::normal
+                                                      : store::sync_mode::full;
+  o.allow_unsafe_durability = cfg.allow_unsafe_durability;
+  store::open_error err;
+  auto s = store::sqlite_store::open(o, err);
+  if (!s) fail_startup(err.message);
+  return s;
+}
+
+int load(const std::string& config_path, const relais::app::overrides& cli, relais::app::config& cfg) {
+  std::string error;
+  if (!relais::app::load_config(config_path, cli, cfg, error)) return fail_startup(error);
+  relais::log::set_level(*relais::log::parse_level(cfg.log_level));
+  if (!relais::app::prepare_data_dir(cfg.data_dir, error)) return fail_startup(error);
+  return 0;
+}
+
+int backup(const std::string& config_path, const relais::app::overrides& cli, const std::string& destination) {
+  relais::app::config cfg;
+  if (int rc = load(config_path, cli, cfg)) return rc;
+  auto store = open_store(cfg);
+  if (!store) return 2;
+  std::promise<std::error_code> done;
+  store->backup_to(destination, [&done](std::error_code ec) { done.set_value(ec); });
+  auto ec = done.get_future().get();
+  if (ec) return fail_startup("backup to " + destination + " failed: " + ec.message());
+  std::printf("backup written to %s\n", destination.c_str());
+  return 0;
+}
+
 int serve(const std::string& config_path, const relais::app::overrides& cli) {
   using namespace relais;
   app::config cfg;
   std::string error;
-  if (!app::load_config(config_path, cli, cfg, error)) return fail_startup(error);
-  log::set_level(*log::parse_level(cfg.log_level));
-
-  if (!app::prepare_data_dir(cfg.data_dir, error)) return fail_startup(error);
+  if (int rc = load(config_path, cli, cfg)) return rc;
   if (cfg.web_root.empty()) cfg.web_root = app::default_web_root();
   std::error_code ec;
   if (!std::filesystem::is_directory(cfg.web_root, ec)) {
@@ -63,10 +98,14 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // The store first: a damaged or unreadable database stops relaisd before it listens.
+  auto store = open_store(cfg);
+  if (!store) return 2;
+
   net::server server(app::to_server_options(cfg), app::make_handler_factory(app::to_connection_limits(cfg)));
   if (!server.start(error)) return fail_startup(error);
   server.run();
-  server.set_ready(true);
+  server.set_ready(true);  // /readyz: the store is open and the port is listening
 
   auto port = server.port();
   auto base = cfg.public_url.empty() ? "https://" + url_host(cfg.listen_address) + ":" + std::to_string(port)
@@ -93,6 +132,7 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   server.set_ready(false);
   server.stop();
   server.wait();
+  store.reset();  // commits what is queued and closes the database
   log::info("stopped");
   return 0;
 }
@@ -114,10 +154,15 @@ int main(int argc, char** argv) {
   cli.add_option("--data-dir", data_dir, "Data folder: store, TLS key (overrides [server] data_dir)");
   cli.add_option("--web-root", web_root, "Folder of the built web clients (overrides [server] web_root)");
   cli.add_option("--log-level", log_level, "debug, info, warn or error (overrides [log] level)");
+  auto* backup_cmd = cli.add_subcommand(
+      "backup", "Write an online, consistent copy of the store to DEST (safe while relaisd runs), then exit");
+  std::string destination;
+  backup_cmd->add_option("DEST", destination, "Backup file to write (replaced atomically)")->required();
   CLI11_PARSE(cli, argc, argv);
   if (!listen.empty()) over.listen = listen;
   if (!data_dir.empty()) over.data_dir = data_dir;
   if (!web_root.empty()) over.web_root = web_root;
   if (!log_level.empty()) over.log_level = log_level;
+  if (backup_cmd->parsed()) return backup(config_path, over, destination);
   return serve(config_path, over);
 }

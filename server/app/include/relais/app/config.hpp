@@ -39,6 +39,10 @@ struct config {
   unsigned max_errors_per_minute = 20;
   // [log]
   std::string log_level = "info";
+  // [store]
+  std::filesystem::path store_path;  // empty: <data_dir>/relais.db
+  std::string store_synchronous = "full";
+  bool allow_unsafe_durability = false;
 };
 
 /// Values given on the command line; each replaces the file's value when present.
