@@ -14,7 +14,7 @@
 // Every operation is asynchronous: it returns at once and later calls its completion handler
 // exactly once, with an error or with the value. Completion handlers run on a store thread
 // (the writer for writes, a reader for reads), or on the caller's thread before the call
-// returns when the store refuses at once (store_errc::busy, closed, invalid_argument). A
+// returns when the store refuses at once (store_errc::busy when its queue is full, closed). A
 // handler must be short: post the result to the session's strand and return, because the
 // writer runs the next group commit only after the handlers of the previous one.
 //
