@@ -17,20 +17,6 @@ namespace {
 
 using namespace relais::crypto;
 
-class prekeys final : public prekey_lookup {
- public:
-  std::map<std::uint32_t, x25519_key_pair> spks;
-  std::map<std::uint32_t, x25519_key_pair> opks;
-  [[nodiscard]] const x25519_key_pair* signed_prekey(std::uint32_t id) const override {
-    auto it = spks.find(id);
-    return it == spks.end() ? nullptr : &it->second;
-  }
-  [[nodiscard]] const x25519_key_pair* one_time_prekey(std::uint32_t id) const override {
-    auto it = opks.find(id);
-    return it == opks.end() ? nullptr : &it->second;
-  }
-};
-
 std::string state_hex(const session& s) { return to_hex(s.serialize().view()); }
 
 nlohmann::json draws(bytes_view seed, int n) {
@@ -62,7 +48,7 @@ int run() {
   one_time_prekey opk;
   opk.id = 2;
   opk.key = x25519_key_pair::from_secret(opk_secret);
-  prekeys store;
+  memory_prekeys store;
   store.spks[1] = spk.key;
   store.opks[2] = opk.key;
   const prekey_bundle bundle = make_bundle(bob_id, spk, &opk);

@@ -11,20 +11,6 @@
 namespace relais::crypto::test {
 
 /// A responder's prekey store for tests.
-class memory_prekeys final : public prekey_lookup {
- public:
-  std::map<std::uint32_t, x25519_key_pair> spks;
-  std::map<std::uint32_t, x25519_key_pair> opks;
-  [[nodiscard]] const x25519_key_pair* signed_prekey(std::uint32_t id) const override {
-    auto it = spks.find(id);
-    return it == spks.end() ? nullptr : &it->second;
-  }
-  [[nodiscard]] const x25519_key_pair* one_time_prekey(std::uint32_t id) const override {
-    auto it = opks.find(id);
-    return it == opks.end() ? nullptr : &it->second;
-  }
-};
-
 inline bytes seed_bytes(std::uint8_t fill) { return bytes(32, fill); }
 
 /// Alice (initiator) and Bob (responder) with deterministic keys; Bob's session exists once

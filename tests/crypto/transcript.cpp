@@ -16,20 +16,6 @@ namespace {
 constexpr std::uint64_t transcript_now = 1'700'000'000;  // fixed: no expiry inside a transcript
 constexpr int message_count = 1000;
 
-class single_prekeys final : public prekey_lookup {
- public:
-  std::map<std::uint32_t, x25519_key_pair> spks;
-  std::map<std::uint32_t, x25519_key_pair> opks;
-  [[nodiscard]] const x25519_key_pair* signed_prekey(std::uint32_t id) const override {
-    auto it = spks.find(id);
-    return it == spks.end() ? nullptr : &it->second;
-  }
-  [[nodiscard]] const x25519_key_pair* one_time_prekey(std::uint32_t id) const override {
-    auto it = opks.find(id);
-    return it == opks.end() ? nullptr : &it->second;
-  }
-};
-
 bytes hex_or_empty(const nlohmann::json& j) { return from_hex(j.get<std::string>()).value_or(bytes{}); }
 
 bytes state_bytes(const session& s) {
@@ -87,7 +73,7 @@ struct parties {
   identity_key_pair bob_id;
   deterministic_random alice_rng;
   deterministic_random bob_rng;
-  single_prekeys prekeys;
+  memory_prekeys prekeys;
   prekey_bundle bundle;
   session alice;
   session bob;

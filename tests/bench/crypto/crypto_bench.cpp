@@ -14,20 +14,6 @@ namespace {
 
 using namespace relais::crypto;
 
-class prekeys final : public prekey_lookup {
- public:
-  std::map<std::uint32_t, x25519_key_pair> spks;
-  std::map<std::uint32_t, x25519_key_pair> opks;
-  [[nodiscard]] const x25519_key_pair* signed_prekey(std::uint32_t id) const override {
-    auto it = spks.find(id);
-    return it == spks.end() ? nullptr : &it->second;
-  }
-  [[nodiscard]] const x25519_key_pair* one_time_prekey(std::uint32_t id) const override {
-    auto it = opks.find(id);
-    return it == opks.end() ? nullptr : &it->second;
-  }
-};
-
 struct fixture {
   fixture() {
     (void)sodium_init_once();
@@ -44,7 +30,7 @@ struct fixture {
   identity_key_pair bob_id = identity_key_pair::from_seed(bytes(32, 2));
   signed_prekey spk;
   one_time_prekey opk;
-  prekeys store;
+  memory_prekeys store;
   prekey_bundle bundle;
 };
 

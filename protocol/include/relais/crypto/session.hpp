@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <system_error>
 #include <vector>
@@ -54,6 +55,22 @@ class prekey_lookup {
   virtual ~prekey_lookup() = default;
   [[nodiscard]] virtual const x25519_key_pair* signed_prekey(std::uint32_t id) const = 0;
   [[nodiscard]] virtual const x25519_key_pair* one_time_prekey(std::uint32_t id) const = 0;
+};
+
+/// A responder's prekeys held in memory (relais-cli, the bench tool, tests); a console keeps
+/// its own in its encrypted keystore. The caller erases a one-time prekey once it was used.
+class memory_prekeys final : public prekey_lookup {
+ public:
+  std::map<std::uint32_t, x25519_key_pair> spks;
+  std::map<std::uint32_t, x25519_key_pair> opks;
+  [[nodiscard]] const x25519_key_pair* signed_prekey(std::uint32_t id) const override {
+    auto it = spks.find(id);
+    return it == spks.end() ? nullptr : &it->second;
+  }
+  [[nodiscard]] const x25519_key_pair* one_time_prekey(std::uint32_t id) const override {
+    auto it = opks.find(id);
+    return it == opks.end() ? nullptr : &it->second;
+  }
 };
 
 /// One end of a Double Ratchet conversation (CRYPTO.md §4): encrypts, decrypts transactionally,
