@@ -16,8 +16,8 @@ using json = nlohmann::json;
 /// Deterministic randomness: 0, 1, 2, ... so that challenges are predictable in tests.
 class counting_random final : public random_source {
  public:
-  void fill(std::span<std::byte> out) override {
-    for (auto& b : out) b = static_cast<std::byte>(next_++);
+  void fill(std::span<std::uint8_t> out) override {
+    for (auto& b : out) b = next_++;
   }
 
  private:

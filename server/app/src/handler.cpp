@@ -1,7 +1,5 @@
 #include "relais/app/handler.hpp"
 
-#include <sodium.h>
-
 #include "relais/core/connection.hpp"
 
 namespace relais::app {
@@ -15,12 +13,6 @@ class system_clock final : public core::clock {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-};
-
-/// The production randomness: libsodium's CSPRNG (getrandom on Linux); thread-safe.
-class sodium_random final : public core::random_source {
- public:
-  void fill(std::span<std::byte> out) override { randombytes_buf(out.data(), out.size()); }
 };
 
 /// Carries core's protocol decisions out on one WebSocket: the glue between net and core.
@@ -52,7 +44,7 @@ class protocol_handler final : public net::ws_handler {
 
 net::ws_handler_factory make_handler_factory(core::connection_limits limits) {
   static system_clock clock;
-  static sodium_random random;
+  static crypto::system_random random;  // libsodium's CSPRNG; thread-safe
   return [limits](std::weak_ptr<net::ws_peer> peer, const net::connection_info&) {
     return std::make_unique<protocol_handler>(std::move(peer), clock, random, limits);
   };

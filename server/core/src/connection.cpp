@@ -110,7 +110,7 @@ void connection::handle(const pr::message& m, effects& out) {
 
 void connection::on_hello(const pr::hello& h, effects& out) {
   std::array<std::uint8_t, 32> challenge{};
-  random_.fill(std::as_writable_bytes(std::span(challenge)));
+  random_.fill(challenge);
   auto w = pr::make_welcome(h, challenge, std::string("relaisd"));
   if (!w) {
     out.frames.push_back(pr::encode(pr::make_unsupported_version(h.rid)));

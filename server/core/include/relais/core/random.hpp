@@ -1,16 +1,11 @@
 #pragma once
 
-#include <cstddef>
-#include <span>
+#include "relais/crypto/random.hpp"
 
 namespace relais::core {
 
-/// The randomness source core decisions use (challenges, tokens, ids); injected so that
-/// tests are deterministic. The production implementation wraps libsodium's randombytes.
-class random_source {
- public:
-  virtual ~random_source() = default;
-  virtual void fill(std::span<std::byte> out) = 0;
-};
+/// The randomness source core decisions use (challenges, tokens, ids): relais_crypto's
+/// injected source, so that production (crypto::system_random) and tests share one interface.
+using random_source = crypto::random_source;
 
 }  // namespace relais::core
