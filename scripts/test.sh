@@ -31,7 +31,9 @@ cmake -S "$here" -B "$here/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRELAI
   -DRELAIS_ENABLE_UBSAN=ON -DRELAIS_BUILD_BENCH=OFF -DRELAIS_WARNINGS_AS_ERRORS=$werror >/dev/null
 cmake --build "$here/build-asan" -j "$jobs"
 
+# The web tests do not involve C++, and the deploy checks inspect the release binary (its
+# shared libraries, the installed layout): both ran above.
 step "unit and integration tests under ASan + UBSan"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs" --timeout 900 -L 'unit|integration' -LE 'slow' -E '^unit[.]web[.]'
+ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs" --timeout 900 -L 'unit|integration' -LE 'slow' -E '^(unit[.]web[.]|lint[.]deploy[.])'

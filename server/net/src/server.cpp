@@ -83,7 +83,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   server_options options;
   ws_handler_factory factory;
-  asio::io_context ioc{1};  // hint only; several threads run it
+  // Held by pointer so that ~server can destroy it once the threads are joined: destroying an
+  // io_context destroys the handlers and coroutine frames still queued in it, which breaks
+  // the cycles they form with this object (a frame holding a session holding srv_).
+  std::unique_ptr<asio::io_context> ioc_owner = std::make_unique<asio::io_context>(1);
+  asio::io_context& ioc = *ioc_owner;  // hint 1 only; several threads run it
   ssl::context tls{ssl::context::tls_server};
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -312,13 +316,16 @@ asio::awaitable<void> ws_session::writer() {
 class http_session final : public connection {
  public:
   http_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tcp::socket&& socket, std::string remote)
-      : srv_(std::move(srv)), id_(id), stream_(std::move(socket), srv_->tls), remote_(std::move(remote)) {}
+      : srv_(std::move(srv)), id_(id), stream_(std::move(socket), srv_->tls), executor_(stream_.get_executor()),
+        remote_(std::move(remote)) {}
   ~http_session() override { srv_->remove(id_); }
 
   asio::awaitable<void> run();
   void shutdown() override {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), this] {
+    // The executor is a copy taken at construction: after an upgrade stream_ is moved-from.
+    asio::post(executor_, [self = shared_from_this(), this] {
       done_ = true;
+      if (upgraded_) return;  // the WebSocket session shuts itself down
       beast::error_code ignored;
       beast::get_lowest_layer(stream_).socket().cancel(ignored);
     });
@@ -359,9 +366,11 @@ class http_session final : public connection {
   const std::uint64_t id_;
   // strand-only
   tls_stream stream_;
+  asio::any_io_executor executor_;
   beast::flat_buffer buffer_;
   std::string remote_;
   bool done_ = false;
+  bool upgraded_ = false;  // stream_ was moved into a ws_session
 };
 
 asio::awaitable<void> http_session::close_tls() {
@@ -435,6 +444,7 @@ asio::awaitable<void> http_session::run() {
       }
       auto id = srv_->next_id.fetch_add(1);
       auto ws = std::make_shared<ws_session>(srv_, id, std::move(stream_));
+      upgraded_ = true;
       srv_->add(id, ws);
       connection_info info{id, remote_, origin};
       // The WebSocket session takes the stream and lives on; this HTTP session ends here.
@@ -565,6 +575,9 @@ server::server(server_options options, ws_handler_factory factory)
 server::~server() {
   stop();
   wait();
+  impl_->work.reset();
+  impl_->acceptor.reset();
+  impl_->ioc_owner.reset();  // nothing runs it any more; see ioc_owner
 }
 
 bool server::start(std::string& error) {
