@@ -61,6 +61,20 @@ bool run_until(asio::io_context& ioc, const bool& done, milliseconds timeout) {
   return true;
 }
 
+// Starts one asynchronous operation with a completion that records its error, and runs the
+// io_context until it completes; std::errc::timed_out if it has not within `timeout`.
+template <typename Start>
+std::error_code run_op(asio::io_context& ioc, milliseconds timeout, Start&& start) {
+  beast::error_code ec;
+  bool done = false;
+  start([&ec, &done](beast::error_code e, auto&&...) {
+    ec = e;
+    done = true;
+  });
+  if (!run_until(ioc, done, timeout)) return std::make_error_code(std::errc::timed_out);
+  return ec;
+}
+
 // Connects TCP and completes the TLS handshake on `stream` (SNI set for names).
 std::error_code connect_tls(asio::io_context& ioc, tls_stream& stream, const std::string& host, std::uint16_t port,
                             milliseconds timeout) {
@@ -76,22 +90,12 @@ std::error_code connect_tls(asio::io_context& ioc, tls_stream& stream, const std
     SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
 #pragma GCC diagnostic pop
   }
-  bool done = false;
   beast::get_lowest_layer(stream).expires_after(timeout);
-  beast::get_lowest_layer(stream).async_connect(results, [&](beast::error_code e, const tcp::endpoint&) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(ioc, done, timeout + milliseconds(500))) return std::make_error_code(std::errc::timed_out);
-  if (ec) return ec;
-  done = false;
-  stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(ioc, done, timeout + milliseconds(500))) return std::make_error_code(std::errc::timed_out);
+  auto grace = timeout + milliseconds(500);  // the stream's own timeout fires first
+  if (auto e = run_op(ioc, grace, [&](auto h) { beast::get_lowest_layer(stream).async_connect(results, h); })) return e;
+  auto e = run_op(ioc, grace, [&](auto h) { stream.async_handshake(ssl::stream_base::client, h); });
   beast::get_lowest_layer(stream).expires_never();
-  return ec;
+  return e;
 }
 
 }  // namespace
@@ -106,26 +110,14 @@ std::error_code https_request(const std::string& host, std::uint16_t port, std::
   http::request<http::empty_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, host + ":" + std::to_string(port));
   req.set(http::field::connection, "close");
-  beast::error_code ec;
-  bool done = false;
   beast::get_lowest_layer(stream).expires_after(timeout);
-  http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(ioc, done, timeout + milliseconds(500))) return std::make_error_code(std::errc::timed_out);
-  if (ec) return ec;
+  auto grace = timeout + milliseconds(500);
+  if (auto ec = run_op(ioc, grace, [&](auto h) { http::async_write(stream, req, h); })) return ec;
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   if (method == "HEAD") parser.skip(true);
-  done = false;
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(ioc, done, timeout + milliseconds(500))) return std::make_error_code(std::errc::timed_out);
-  if (ec) return ec;
+  if (auto ec = run_op(ioc, grace, [&](auto h) { http::async_read(stream, buffer, parser, h); })) return ec;
   auto res = parser.release();
   out.status = res.result_int();
   out.headers.clear();
@@ -144,20 +136,16 @@ std::error_code https_raw(const std::string& host, std::uint16_t port, std::stri
   auto ctx = make_context(tls);
   tls_stream stream(ioc, *ctx);
   if (auto ec = connect_tls(ioc, stream, host, port, timeout)) return ec;
-  beast::error_code ec;
-  bool done = false;
   beast::get_lowest_layer(stream).expires_after(timeout);
-  asio::async_write(stream, asio::buffer(request), [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(ioc, done, timeout + milliseconds(500))) return std::make_error_code(std::errc::timed_out);
+  auto write_ec = run_op(ioc, timeout + milliseconds(500), [&](auto h) { asio::async_write(stream, asio::buffer(request), h); });
+  if (write_ec == std::errc::timed_out) return write_ec;
   // The server may answer and close before reading everything we wrote: a write error is
   // not a failure here, the answer is what matters.
   out.clear();
   std::array<char, 4096> chunk{};
+  beast::error_code ec;
   for (;;) {
-    done = false;
+    bool done = false;
     std::size_t got = 0;
     stream.async_read_some(asio::buffer(chunk), [&](beast::error_code e, std::size_t n) {
       ec = e;
@@ -213,41 +201,23 @@ std::error_code ws_client::connect(const std::string& host, std::uint16_t port, 
   websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
   i.ws->set_option(t);
   i.ws->read_message_max(1024 * 1024);
-  beast::error_code ec;
-  bool done = false;
-  i.ws->async_handshake(i.upgrade_response, host + ":" + std::to_string(port), target, [&](beast::error_code e) {
-    ec = e;
-    done = true;
+  return run_op(i.ioc, timeout, [&](auto h) {
+    i.ws->async_handshake(i.upgrade_response, host + ":" + std::to_string(port), target, h);
   });
-  if (!run_until(i.ioc, done, timeout)) return std::make_error_code(std::errc::timed_out);
-  return ec;
 }
 
 std::error_code ws_client::send_text(std::string_view text, milliseconds timeout) {
   auto& i = *impl_;
   if (!i.ws) return std::make_error_code(std::errc::not_connected);
-  beast::error_code ec;
-  bool done = false;
   i.ws->text(true);
-  i.ws->async_write(asio::buffer(text), [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(i.ioc, done, timeout)) return std::make_error_code(std::errc::timed_out);
-  return ec;
+  return run_op(i.ioc, timeout, [&](auto h) { i.ws->async_write(asio::buffer(text), h); });
 }
 
 std::error_code ws_client::send_binary(std::string_view data, milliseconds timeout) {
   auto& i = *impl_;
   if (!i.ws) return std::make_error_code(std::errc::not_connected);
-  beast::error_code ec;
-  bool done = false;
   i.ws->binary(true);
-  i.ws->async_write(asio::buffer(data), [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(i.ioc, done, timeout)) return std::make_error_code(std::errc::timed_out);
+  auto ec = run_op(i.ioc, timeout, [&](auto h) { i.ws->async_write(asio::buffer(data), h); });
   i.ws->text(true);
   return ec;
 }
@@ -274,14 +244,7 @@ std::error_code ws_client::read(std::string& out, milliseconds timeout) {
 std::error_code ws_client::close(std::uint16_t code, milliseconds timeout) {
   auto& i = *impl_;
   if (!i.ws || !i.ws->is_open()) return {};
-  beast::error_code ec;
-  bool done = false;
-  i.ws->async_close(websocket::close_reason(code), [&](beast::error_code e) {
-    ec = e;
-    done = true;
-  });
-  if (!run_until(i.ioc, done, timeout)) return std::make_error_code(std::errc::timed_out);
-  return ec;
+  return run_op(i.ioc, timeout, [&](auto h) { i.ws->async_close(websocket::close_reason(code), h); });
 }
 
 std::uint16_t ws_client::close_code() const noexcept {
