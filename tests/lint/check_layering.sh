@@ -29,6 +29,7 @@ check "core includes store, net or app" '#include\s*"relais/(store|net|app|clien
 check "protocol includes server code" '#include\s*"relais/(core|store|net|app|client)/' protocol
 check "store includes net or app" '#include\s*"relais/(net|app)/' server/store
 check "net includes store or app" '#include\s*"relais/(store|app)/' server/net
+check "auth includes net, store or app" '#include\s*"relais/(store|net|app|client)/' server/auth
 
 if [ $status -eq 0 ]; then echo "layering: ok"; fi
 exit $status
