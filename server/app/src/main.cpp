@@ -9,6 +9,7 @@
 #include "relais/app/config.hpp"
 #include "relais/app/data_dir.hpp"
 #include "relais/app/handler.hpp"
+#include "relais/app/user_command.hpp"
 #include "relais/log/log.hpp"
 #include "relais/net/server.hpp"
 #include "relais/net/tls_setup.hpp"
@@ -64,6 +65,15 @@ int backup(const std::string& config_path, const relais::app::overrides& cli, co
   if (ec) return fail_startup("backup to " + destination + " failed: " + ec.message());
   std::printf("backup written to %s\n", destination.c_str());
   return 0;
+}
+
+int user(const std::string& config_path, const relais::app::overrides& cli, relais::app::user_command& command) {
+  relais::app::config cfg;
+  if (int rc = load(config_path, cli, cfg)) return rc;
+  if (!cli.log_level) relais::log::set_level(relais::log::level::warn);  // admin output stays readable
+  auto store = open_store(cfg);
+  if (!store) return 2;
+  return command.run(*store);
 }
 
 int serve(const std::string& config_path, const relais::app::overrides& cli) {
@@ -158,11 +168,13 @@ int main(int argc, char** argv) {
       "backup", "Write an online, consistent copy of the store to DEST (safe while relaisd runs), then exit");
   std::string destination;
   backup_cmd->add_option("DEST", destination, "Backup file to write (replaced atomically)")->required();
+  relais::app::user_command user_cmd(cli);
   CLI11_PARSE(cli, argc, argv);
   if (!listen.empty()) over.listen = listen;
   if (!data_dir.empty()) over.data_dir = data_dir;
   if (!web_root.empty()) over.web_root = web_root;
   if (!log_level.empty()) over.log_level = log_level;
   if (backup_cmd->parsed()) return backup(config_path, over, destination);
+  if (user_cmd.parsed()) return user(config_path, over, user_cmd);
   return serve(config_path, over);
 }
