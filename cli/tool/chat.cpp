@@ -1,0 +1,994 @@
+#include "chat.hpp"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "chat_state.hpp"
+#include "org.hpp"
+#include "relais/crypto/certificate.hpp"
+#include "relais/crypto/error.hpp"
+#include "relais/crypto/encoding.hpp"
+#include "relais/crypto/random.hpp"
+#include "relais/crypto/safety_number.hpp"
+#include "relais/protocol/codec.hpp"
+
+namespace relais::cli {
+
+const char* const chat_help =
+    "Input (stdin, or --input FILE/FIFO): one command or message per line.\n"
+    "  TEXT            send TEXT (UTF-8, up to 45,823 bytes) in the current conversation, end-to-end\n"
+    "                  encrypted; held until a session exists (a worker cannot write first)\n"
+    "  //TEXT          send \"/TEXT\"\n"
+    "  /join [urgent]  beneficiary: queue.join (--urgent makes every join urgent)\n"
+    "  /leave          beneficiary: queue.leave\n"
+    "  /shift on|off   worker: shift.start / shift.stop\n"
+    "  /take [TICKET]  worker: queue.take (the next in serving order without TICKET)\n"
+    "  /conv ID        make conversation ID the current one\n"
+    "  /end            conversation.end of the current conversation\n"
+    "  /typing on|off  conversation.typing\n"
+    "  /sync           sync with the stored cursors (also sent after every login)\n"
+    "  /status         print a status event (conversations, cursors, unacknowledged messages)\n"
+    "  /raw JSON       send JSON as it is (protocol tests)\n"
+    "  /wait N         wait until N messages were received in this run\n"
+    "  /wait EVENT [N] wait until N (default 1) events of that kind were printed in this run\n"
+    "  /expect TEXT    wait until a received message containing TEXT was printed in this run\n"
+    "  /sleep MS       keep handling frames for MS milliseconds before the next command\n"
+    "  /quit           wait for the acks of sent messages, then exit (also at the end of the input)\n"
+    "Waits fail after --wait-timeout-ms (event error, exit 4).\n"
+    "Output: one JSON object per line, {\"event\": NAME, ...}: connected, authenticated, identity,\n"
+    "keys_published, keys_low, shift, queued, queue, assigned, opened, secured (bundle and certificate\n"
+    "verified: worker_name, safety_number), held, sent, ack, message (conversation_id, seq, sender, text,\n"
+    "sent_at), resent, duplicate, undecryptable, untrusted, delivered, read, typing, ended, synced, status, permanence,\n"
+    "frame (anything else), error (code, name, request), closed (code).\n"
+    "Each message is shown once: the state folder remembers the seqs shown and is written before the\n"
+    "event is printed; the receipts conversation.delivered/read are sent automatically.\n"
+    "--state DIR keeps the identity, prekeys, ratchet sessions, cursors, unacknowledged ciphertexts\n"
+    "and the worker's token UNENCRYPTED (mode 0600): this is a test tool, not a client for real\n"
+    "conversations. Without --state everything is in memory.\n";
+
+namespace {
+
+namespace pr = relais::protocol;
+using json = nlohmann::ordered_json;
+using steady = std::chrono::steady_clock;
+
+/// Bytes: the largest line sent as one message. PROTOCOL.md §10: a conversation ciphertext is at
+/// most 46,080 bytes; the initial message adds 114 bytes before the AEAD output (CRYPTO.md §4.1),
+/// which is padded to 256-byte blocks plus a 16-byte tag: 45,824 padded bytes, one of padding.
+constexpr std::size_t max_message_bytes = 45823;
+/// Milliseconds: how long one read waits before the input queue is looked at again.
+constexpr int poll_ms = 20;
+/// One-time prekeys per upload: CRYPTO.md §11 uploads 100, the keys.publish limit.
+constexpr std::uint32_t opk_batch = 100;
+/// Bytes of randomness in a client_msg_id: PROTOCOL.md §3 (22 base64url characters).
+constexpr std::size_t client_msg_id_bytes = 16;
+
+/// Lines read by the input thread, taken by the main loop. Shared (and leaked at exit on
+/// purpose): the thread may still be blocked in a read when the process ends.
+struct input_queue {
+  std::mutex mu;
+  std::deque<std::string> lines;
+  bool eof = false;
+  std::istream* in = nullptr;
+  std::unique_ptr<std::ifstream> file;
+};
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::optional<std::int64_t> parse_int(const std::string& s) {
+  if (s.empty() || s.size() > 16 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(s);
+}
+
+crypto::bytes to_bytes(const std::string& s) { return crypto::bytes(s.begin(), s.end()); }
+
+/// One side of the chat: the connection, the persistent state, the command queue.
+class chat {
+ public:
+  chat(const common_options& o, const chat_options& c) : o_(o), c_(c), conn_(o, false) {}
+  int run();
+
+ private:
+  struct request {
+    std::string what;
+    std::int64_t conversation_id = 0;
+    std::string client_msg_id;
+  };
+  /// A command that blocks the following ones until its condition holds.
+  struct waiter {
+    std::string description;
+    std::string event;
+    int count = 0;
+    std::string text;
+    bool sleep = false;
+    steady::time_point deadline;
+  };
+
+  int setup_keys_and_role();
+  int read_password(std::string& password);
+  void start_input();
+  int authenticate(const std::string& password);
+  int prepare_worker_keys(const std::string& display_name);
+  void publish_bundle();
+  void top_up_prekeys();
+  void send_sync();
+  int loop();
+  bool run_commands();
+  void command(const std::string& line);
+  bool satisfied(const waiter& w) const;
+  void handle(const pr::message& m);
+  void on_error(const pr::error_message& e);
+  void on_bundle(const pr::keys_bundle& b);
+  void on_message(const pr::conversation_message& m);
+  void on_sync_done(const pr::sync_done& d);
+  void send_text(const std::string& text);
+  void encrypt_and_send(conversation_state& c, const std::string& text);
+  void flush_held(conversation_state& c);
+  void fetch_keys(std::int64_t conversation_id);
+  void send_receipts();
+  conversation_state& conversation(std::int64_t id);
+  void become_current(conversation_state& c);
+  [[nodiscard]] bool has_unacked() const;
+
+  void emit(json j);
+  void save();
+  std::string rid(std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
+  template <class T>
+  void send(T m, std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
+  void fatal(int status, const std::string& message);
+
+  common_options o_;
+  chat_options c_;
+  connection conn_;
+  pr::peer_role role_ = pr::peer_role::beneficiary;
+  crypto::public_key org_pub_{};
+  bool have_org_pub_ = false;
+  chat_state st_;
+  state_store store_;
+  crypto::system_random rng_;
+  std::shared_ptr<input_queue> input_;
+  std::map<std::string, request> requests_;
+  std::uint64_t next_rid_ = 1;
+  std::map<std::string, int> counts_;
+  std::vector<std::string> texts_;  // decrypted texts shown in this run, for /expect
+  std::optional<waiter> wait_;
+  bool quitting_ = false;
+  steady::time_point quit_deadline_;
+  std::map<std::int64_t, bool> receipts_due_;
+  std::map<std::int64_t, bool> fetching_;
+  int status_ = ok;
+  std::optional<int> fatal_;
+};
+
+void chat::emit(json j) {
+  json out = {{"event", j["event"]}};
+  for (auto& [k, v] : j.items()) {
+    if (k != "event") out[k] = v;
+  }
+  ++counts_[out["event"].get<std::string>()];
+  std::cout << dump(out) << '\n' << std::flush;
+}
+
+void chat::fatal(int status, const std::string& message) {
+  if (fatal_) return;
+  fail(status, message);
+  fatal_ = status;
+}
+
+void chat::save() {
+  std::string error;
+  if (!store_.save(st_, error)) fatal(protocol_failure, error);
+}
+
+std::string chat::rid(std::string what, std::int64_t conversation_id, std::string client_msg_id) {
+  auto r = "c" + std::to_string(next_rid_++);
+  requests_[r] = {std::move(what), conversation_id, std::move(client_msg_id)};
+  return r;
+}
+
+template <class T>
+void chat::send(T m, std::string what, std::int64_t conversation_id, std::string client_msg_id) {
+  m.rid = rid(std::move(what), conversation_id, std::move(client_msg_id));
+  if (conn_.send(pr::encode(m)) != ok) fatal(protocol_failure, "the connection failed while sending");
+}
+
+int chat::setup_keys_and_role() {
+  if (c_.role == "worker") {
+    role_ = pr::peer_role::worker;
+  } else if (c_.role == "beneficiary") {
+    role_ = pr::peer_role::beneficiary;
+  } else {
+    return fail(usage, "--role must be worker or beneficiary");
+  }
+  if (!c_.org_key_pub.empty()) {
+    if (!parse_public_key(c_.org_key_pub, org_pub_)) return fail(usage, "--org-key-pub is not a base64url Ed25519 key");
+    have_org_pub_ = true;
+  }
+  if (role_ == pr::peer_role::beneficiary && !have_org_pub_) {
+    return fail(usage, "a beneficiary needs --org-key-pub: it is how the worker's keys are verified");
+  }
+  if (role_ == pr::peer_role::worker && c_.username.empty()) return fail(usage, "a worker needs --username");
+  st_.role = c_.role;
+  std::string error;
+  if (!store_.open(c_.state_dir, st_, error)) return fail(usage, error);
+  if (!st_.identity) {
+    st_.identity = crypto::identity_key_pair::generate(rng_);
+    save();
+  }
+  return fatal_.value_or(ok);
+}
+
+int chat::read_password(std::string& password) {
+  if (!c_.password_file.empty()) {
+    std::ifstream in(c_.password_file);
+    if (!in || !std::getline(in, password)) return fail(usage, "cannot read the password from " + c_.password_file);
+  } else if (c_.password_stdin) {
+    // The first input line; the reader thread starts after it, so commands never see it.
+    if (!std::getline(*input_->in, password)) return fail(usage, "--password-stdin: no password line on the input");
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return ok;
+}
+
+void chat::start_input() {
+  std::thread([q = input_] {
+    std::string line;
+    while (std::getline(*q->in, line)) {
+      std::lock_guard lock(q->mu);
+      q->lines.push_back(std::move(line));
+    }
+    std::lock_guard lock(q->mu);
+    q->eof = true;
+  }).detach();
+}
+
+int chat::authenticate(const std::string& password) {
+  if (auto rc = conn_.connect(); rc != ok) return rc;
+  if (auto rc = conn_.hello({1}, role_); rc != ok) return rc;
+  emit({{"event", "connected"}, {"role", c_.role}, {"version", conn_.welcome().version}});
+  bool resumed = false;
+  if (role_ == pr::peer_role::beneficiary) {
+    if (auto rc = conn_.send_beneficiary_auth(st_.identity->seed()); rc != ok) return rc;
+  } else if (!st_.token.empty()) {
+    std::error_code ec;
+    pr::auth_resume a;
+    a.token = pr::encoded_bytes::from_text(st_.token, ec);
+    if (!ec) {
+      if (auto rc = conn_.send(pr::encode(a)); rc != ok) return rc;
+      resumed = true;
+    }
+  }
+  auto login = [&]() -> int {
+    if (password.empty()) return fail(usage, "no valid session token in the state: a password is needed");
+    pr::auth_login l;
+    l.username = c_.username;
+    l.password = password;
+    if (!c_.totp.empty()) l.totp = c_.totp;
+    l.device = c_.device;
+    auto frame = pr::encode(l);
+    sodium_memzero(l.password.data(), l.password.size());
+    auto rc = conn_.send(frame);
+    sodium_memzero(frame.data(), frame.size());
+    return rc;
+  };
+  if (role_ == pr::peer_role::worker && !resumed) {
+    if (auto rc = login(); rc != ok) return rc;
+  }
+  for (;;) {
+    pr::message m;
+    auto rc = conn_.receive(m);
+    if (rc == refused) {
+      const auto& e = std::get<pr::error_message>(m);
+      emit({{"event", "error"}, {"code", static_cast<int>(e.code)}, {"name", e.name}, {"request", "auth"}});
+      if (resumed && e.code == pr::error::invalid_token) {
+        resumed = false;
+        st_.token.clear();
+        save();
+        if (auto lrc = login(); lrc != ok) return lrc;
+        continue;
+      }
+      return refused;
+    }
+    if (rc != ok) return rc;
+    if (const auto* a = std::get_if<pr::auth_ok>(&m)) {
+      if (a->token) {
+        st_.token = a->token->text();
+        save();
+      }
+      json ev = {{"event", "authenticated"}, {"role", c_.role}, {"resumed", resumed}};
+      if (a->worker_id) ev["worker_id"] = *a->worker_id;
+      if (a->display_name) ev["display_name"] = *a->display_name;
+      if (a->totp_enrolled) ev["totp_enrolled"] = *a->totp_enrolled;
+      ev["identity_key"] = crypto::to_base64url(st_.identity->public_key_bytes());
+      emit(std::move(ev));
+      if (role_ == pr::peer_role::worker) return prepare_worker_keys(a->display_name.value_or(c_.username));
+      return ok;
+    }
+    handle(m);  // a push before auth.ok (none is expected)
+  }
+}
+
+int chat::prepare_worker_keys(const std::string& display_name) {
+  const auto& identity = *st_.identity;
+  if (st_.prekeys.spks.empty()) {
+    st_.spk_id = 1;
+    auto spk = crypto::make_signed_prekey(identity, st_.spk_id, rng_);
+    st_.prekeys.spks.emplace(st_.spk_id, spk.key);
+    for (std::uint32_t i = 0; i < opk_batch; ++i) {
+      st_.prekeys.opks.emplace(st_.next_opk_id++, crypto::x25519_key_pair::generate(rng_));
+    }
+    st_.published = false;
+  }
+  // The certificate: given by the admin, kept from an earlier run, or signed here with the
+  // org key file (tests and single-worker setups where the worker is her own admin).
+  std::string cert = c_.certificate.empty() ? st_.certificate : c_.certificate;
+  if (!c_.certificate_from_org_key.empty()) {
+    crypto::identity_key_pair org;
+    std::string error;
+    if (!load_org_key(c_.certificate_from_org_key, org, error)) return fail(usage, error);
+    if (!have_org_pub_) {
+      org_pub_ = org.public_key_bytes();
+      have_org_pub_ = true;
+    }
+    crypto::worker_certificate existing;
+    auto raw = crypto::from_base64url(cert);
+    if (cert.empty() || !raw || crypto::verify_worker_certificate(*raw, org_pub_, unix_now(), existing)) {
+      crypto::bytes signed_cert;
+      auto name = c_.certificate_name.empty() ? display_name : c_.certificate_name;
+      if (!certify(org, identity.public_key_bytes(), name, default_certificate_days, signed_cert, error)) {
+        return fail(usage, error);
+      }
+      cert = crypto::to_base64url(signed_cert);
+    }
+  }
+  if (cert.empty()) {
+    emit({{"event", "identity"}, {"identity_key", crypto::to_base64url(identity.public_key_bytes())}});
+    return fail(usage,
+                "a worker needs a certificate: ask the admin to run 'relais-cli org certify --identity-key "
+                "<identity_key above>' and pass it with --certificate (or use --certificate-from-org-key FILE)");
+  }
+  if (!have_org_pub_) return fail(usage, "a worker needs --org-key-pub (or --certificate-from-org-key)");
+  auto raw = crypto::from_base64url(cert);
+  crypto::worker_certificate parsed;
+  if (!raw) return fail(usage, "the certificate is not base64url");
+  if (auto ec = crypto::verify_worker_certificate(*raw, org_pub_, unix_now(), parsed)) {
+    return fail(usage, "the certificate does not verify against --org-key-pub: " + ec.message());
+  }
+  if (parsed.worker_identity != identity.public_key_bytes()) {
+    return fail(usage, "the certificate is for another identity key");
+  }
+  if (cert != st_.certificate) {
+    st_.certificate = cert;
+    st_.published = false;
+  }
+  save();  // the prekey secrets are on disk before the server can hand out their public halves
+  return fatal_.value_or(ok);
+}
+
+void chat::publish_bundle() {
+  const auto& identity = *st_.identity;
+  const auto& spk_pair = st_.prekeys.spks.at(st_.spk_id);
+  pr::keys_publish p;
+  p.identity_key = pr::encoded_bytes::from_bytes(identity.public_key_bytes());
+  p.spk_id = st_.spk_id;
+  p.spk_pub = pr::encoded_bytes::from_bytes(spk_pair.pub);
+  p.spk_signature =
+      pr::encoded_bytes::from_bytes(identity.sign(crypto::signed_prekey_message(st_.spk_id, spk_pair.pub)));
+  std::vector<pr::one_time_prekey> opks;
+  for (const auto& [id, kp] : st_.prekeys.opks) {
+    if (opks.size() == opk_batch) break;
+    opks.push_back({id, pr::encoded_bytes::from_bytes(kp.pub)});
+  }
+  if (!opks.empty()) p.one_time_prekeys = std::move(opks);
+  std::error_code ec;
+  p.worker_certificate = pr::encoded_bytes::from_text(st_.certificate, ec);
+  send(std::move(p), "keys.publish");
+}
+
+void chat::top_up_prekeys() {
+  std::vector<pr::one_time_prekey> opks;
+  for (std::uint32_t i = 0; i < opk_batch; ++i) {
+    auto id = st_.next_opk_id++;
+    auto kp = crypto::x25519_key_pair::generate(rng_);
+    opks.push_back({id, pr::encoded_bytes::from_bytes(kp.pub)});
+    st_.prekeys.opks.emplace(id, kp);
+  }
+  save();
+  pr::keys_publish p;
+  p.identity_key = pr::encoded_bytes::from_bytes(st_.identity->public_key_bytes());
+  p.one_time_prekeys = std::move(opks);
+  send(std::move(p), "keys.top_up");
+}
+
+void chat::send_sync() {
+  pr::sync s;
+  for (const auto& [id, c] : st_.conversations) {
+    if (c.open) s.cursors.push_back({id, c.contiguous_seq});
+  }
+  send(std::move(s), "sync");
+  // Unacknowledged messages go again with their client_msg_id: the server stores each once.
+  for (auto& [id, c] : st_.conversations) {
+    if (!c.open) continue;
+    for (const auto& u : c.unacked) {
+      pr::conversation_send m;
+      m.conversation_id = id;
+      m.client_msg_id = u.client_msg_id;
+      std::error_code ec;
+      m.ciphertext = pr::encoded_bytes::from_text(u.ciphertext, ec);
+      send(std::move(m), "conversation.send", id, u.client_msg_id);
+      emit({{"event", "resent"}, {"conversation_id", id}, {"client_msg_id", u.client_msg_id}});
+    }
+  }
+}
+
+conversation_state& chat::conversation(std::int64_t id) {
+  auto [it, inserted] = st_.conversations.try_emplace(id);
+  if (inserted) it->second.id = id;
+  return it->second;
+}
+
+void chat::become_current(conversation_state& c) {
+  st_.current = c.id;
+  for (auto& line : st_.held) c.held.push_back(std::move(line));
+  st_.held.clear();
+}
+
+bool chat::has_unacked() const {
+  for (const auto& [id, c] : st_.conversations) {
+    if (c.open && !c.unacked.empty()) return true;
+  }
+  return false;
+}
+
+void chat::fetch_keys(std::int64_t conversation_id) {
+  if (fetching_[conversation_id]) return;
+  fetching_[conversation_id] = true;
+  pr::keys_fetch f;
+  f.conversation_id = conversation_id;
+  send(std::move(f), "keys.fetch", conversation_id);
+}
+
+void chat::send_text(const std::string& text) {
+  if (text.size() > max_message_bytes) {
+    emit({{"event", "error"}, {"name", "too_long"}, {"message", "a message is at most 45,823 bytes"}});
+    status_ = usage;
+    return;
+  }
+  auto it = st_.conversations.find(st_.current);
+  if (st_.current == 0 || it == st_.conversations.end()) {
+    st_.held.push_back(text);
+    save();
+    emit({{"event", "held"}, {"reason", "no conversation yet"}});
+    return;
+  }
+  auto& c = it->second;
+  if (!c.open) {
+    emit({{"event", "error"}, {"name", "conversation_ended"}, {"conversation_id", c.id}});
+    status_ = refused;
+    return;
+  }
+  if (!c.session) {
+    c.held.push_back(text);
+    save();
+    emit({{"event", "held"}, {"conversation_id", c.id}, {"reason", "no session yet"}});
+    return;
+  }
+  encrypt_and_send(c, text);
+}
+
+void chat::encrypt_and_send(conversation_state& c, const std::string& text) {
+  crypto::bytes wire;
+  if (auto ec = c.session->encrypt(to_bytes(text), wire)) {
+    emit({{"event", "error"}, {"name", "encrypt_failed"}, {"conversation_id", c.id}, {"message", ec.message()}});
+    status_ = protocol_failure;
+    return;
+  }
+  std::array<std::uint8_t, client_msg_id_bytes> id_bytes{};
+  rng_.fill(id_bytes);
+  unacked_message u{crypto::to_base64url(id_bytes), crypto::to_base64url(wire)};
+  c.unacked.push_back(u);
+  save();  // the ratchet step and the ciphertext are on disk before the server can see them
+  pr::conversation_send m;
+  m.conversation_id = c.id;
+  m.client_msg_id = u.client_msg_id;
+  std::error_code ec;
+  m.ciphertext = pr::encoded_bytes::from_text(u.ciphertext, ec);
+  send(std::move(m), "conversation.send", c.id, u.client_msg_id);
+  emit({{"event", "sent"}, {"conversation_id", c.id}, {"client_msg_id", u.client_msg_id}});
+}
+
+void chat::flush_held(conversation_state& c) {
+  auto held = std::move(c.held);
+  c.held.clear();
+  for (const auto& text : held) encrypt_and_send(c, text);
+  save();
+}
+
+void chat::send_receipts() {
+  for (auto& [id, due] : receipts_due_) {
+    if (!due) continue;
+    due = false;
+    auto it = st_.conversations.find(id);
+    if (it == st_.conversations.end() || !it->second.open || it->second.contiguous_seq == 0) continue;
+    pr::conversation_delivered d;
+    d.conversation_id = id;
+    d.up_to_seq = it->second.contiguous_seq;
+    send(d, "conversation.delivered", id);
+    pr::conversation_read r;
+    r.conversation_id = id;
+    r.up_to_seq = it->second.contiguous_seq;
+    send(r, "conversation.read", id);
+  }
+}
+
+void chat::on_error(const pr::error_message& e) {
+  status_ = refused;
+  json ev = {{"event", "error"}, {"code", static_cast<int>(e.code)}, {"name", e.name}};
+  if (e.message) ev["message"] = *e.message;
+  if (e.retry_after_ms) ev["retry_after_ms"] = *e.retry_after_ms;
+  if (e.rid) {
+    auto it = requests_.find(*e.rid);
+    if (it != requests_.end()) {
+      ev["request"] = it->second.what;
+      if (it->second.conversation_id) ev["conversation_id"] = it->second.conversation_id;
+      if (!it->second.client_msg_id.empty()) ev["client_msg_id"] = it->second.client_msg_id;
+      if (it->second.what == "keys.fetch") fetching_[it->second.conversation_id] = false;
+      // A refused message is never stored; those that can succeed later stay for a resend.
+      bool transient = e.code == pr::error::rate_limited || e.code == pr::error::server_busy ||
+                       e.code == pr::error::shutting_down || e.code == pr::error::internal_error;
+      if (it->second.what == "conversation.send" && !transient) {
+        auto& c = conversation(it->second.conversation_id);
+        std::erase_if(c.unacked, [&](const auto& u) { return u.client_msg_id == it->second.client_msg_id; });
+        save();
+      }
+      requests_.erase(it);
+    }
+  }
+  emit(std::move(ev));
+}
+
+void chat::on_bundle(const pr::keys_bundle& b) {
+  auto it = b.rid ? requests_.find(*b.rid) : requests_.end();
+  if (it == requests_.end() || it->second.what != "keys.fetch") {
+    emit({{"event", "frame"}, {"type", "keys.bundle"}});
+    return;
+  }
+  auto conversation_id = it->second.conversation_id;
+  requests_.erase(it);
+  fetching_[conversation_id] = false;
+  auto& c = conversation(conversation_id);
+  auto untrusted = [&](const std::string& why) {
+    status_ = refused;
+    emit({{"event", "untrusted"}, {"conversation_id", conversation_id}, {"message", why}});
+  };
+  if (!b.worker_certificate) return untrusted("the bundle has no worker certificate");
+  crypto::worker_certificate cert;
+  if (auto ec = crypto::verify_worker_certificate(to_bytes(b.worker_certificate->decode()), org_pub_, unix_now(), cert)) {
+    return untrusted("worker certificate: " + ec.message());
+  }
+  crypto::prekey_bundle pb;
+  if (b.identity_key.decode_into(pb.identity_key) || b.spk_pub.decode_into(pb.spk_pub) ||
+      b.spk_signature.decode_into(pb.spk_signature)) {
+    return untrusted("bad key sizes");
+  }
+  if (cert.worker_identity != pb.identity_key) return untrusted("the certificate is for another identity key");
+  pb.spk_id = static_cast<std::uint32_t>(b.spk_id);  // the codec checked 0..2^32-1
+  if (b.opk_id && b.opk_pub) {
+    pb.opk_id = static_cast<std::uint32_t>(*b.opk_id);
+    if (b.opk_pub->decode_into(pb.opk_pub)) return untrusted("bad one-time prekey");
+  }
+  crypto::session session;
+  if (auto ec = crypto::session::initiate(*st_.identity, pb, rng_, session)) return untrusted(ec.message());
+  c.session = std::move(session);
+  c.peer_key = b.identity_key.text();
+  save();
+  emit({{"event", "secured"},
+        {"conversation_id", conversation_id},
+        {"worker_name", cert.display_name},
+        {"one_time_prekey", pb.opk_id.has_value()},
+        {"safety_number", crypto::safety_number(st_.identity->public_key_bytes(), pb.identity_key)}});
+  flush_held(c);
+}
+
+void chat::on_message(const pr::conversation_message& m) {
+  auto& c = conversation(m.conversation_id);
+  if (c.seen(m.seq)) {
+    emit({{"event", "duplicate"}, {"conversation_id", m.conversation_id}, {"seq", m.seq}});
+    return;
+  }
+  if (m.sender == role_) {
+    // Our own message (a replay after a reconnect): it may stand for an ack we lost.
+    std::erase_if(c.unacked, [&](const auto& u) { return u.client_msg_id == m.client_msg_id; });
+    c.mark_seen(m.seq);
+    save();
+    return;
+  }
+  auto wire = to_bytes(m.ciphertext.decode());
+  crypto::bytes plaintext;
+  std::error_code ec;
+  if (!c.session && role_ == pr::peer_role::worker) {
+    crypto::session session;
+    std::optional<std::uint32_t> consumed;
+    ec = crypto::session::accept(*st_.identity, st_.prekeys, wire, rng_, unix_now(), session, plaintext, consumed);
+    if (!ec && !c.peer_key.empty() && crypto::to_base64url(session.peer_identity()) != c.peer_key) {
+      // The first message must come from the identity the server assigned: anything else is
+      // someone else's key (or a confused server), and its session is not kept.
+      ec = crypto::make_error_code(crypto::errc::authentication_failed);
+    } else if (!ec) {
+      if (consumed) st_.prekeys.opks.erase(*consumed);
+      c.peer_key = crypto::to_base64url(session.peer_identity());
+      c.session = std::move(session);
+    }
+  } else if (c.session) {
+    ec = c.session->decrypt(wire, rng_, unix_now(), plaintext);
+  } else {
+    ec = crypto::make_error_code(crypto::errc::no_sending_chain);
+  }
+  c.mark_seen(m.seq);
+  receipts_due_[c.id] = true;
+  save();  // written before the event: a kill after this line can never show the message twice
+  if (ec) {
+    status_ = protocol_failure;
+    emit({{"event", "undecryptable"}, {"conversation_id", m.conversation_id}, {"seq", m.seq}, {"error", ec.message()}});
+    return;
+  }
+  std::string text(plaintext.begin(), plaintext.end());
+  crypto::wipe(plaintext);
+  texts_.push_back(text);
+  emit({{"event", "message"},
+        {"conversation_id", m.conversation_id},
+        {"seq", m.seq},
+        {"sender", std::string(pr::wire_name(m.sender))},
+        {"text", text},
+        {"sent_at", m.sent_at}});
+  if (!c.held.empty()) flush_held(c);
+}
+
+void chat::on_sync_done(const pr::sync_done& d) {
+  json list = json::array();
+  for (const auto& s : d.conversations) {
+    auto& c = conversation(s.conversation_id);
+    c.open = s.open;
+    if (!s.open) {
+      c.session.reset();  // CRYPTO.md §11: a closed conversation deletes its session
+      c.unacked.clear();
+      c.held.clear();
+      if (st_.current == c.id) st_.current = 0;
+    } else if (role_ == pr::peer_role::beneficiary && !c.session) {
+      fetch_keys(c.id);
+    }
+    if (s.open && st_.current == 0) become_current(c);
+    list.push_back({{"conversation_id", s.conversation_id}, {"last_seq", s.last_seq}, {"open", s.open}});
+  }
+  save();
+  emit({{"event", "synced"}, {"conversations", list}});
+}
+
+void chat::handle(const pr::message& m) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, pr::error_message>) {
+          on_error(x);
+        } else if constexpr (std::is_same_v<T, pr::ok>) {
+          auto it = x.rid ? requests_.find(*x.rid) : requests_.end();
+          if (it == requests_.end()) return;
+          if (it->second.what == "keys.publish") {
+            st_.published = true;
+            save();
+            emit({{"event", "keys_published"}, {"one_time_prekeys", st_.prekeys.opks.size()}});
+          } else if (it->second.what == "keys.top_up") {
+            emit({{"event", "keys_published"}, {"one_time_prekeys", opk_batch}});
+          }
+          requests_.erase(it);
+        } else if constexpr (std::is_same_v<T, pr::keys_bundle>) {
+          on_bundle(x);
+        } else if constexpr (std::is_same_v<T, pr::keys_low>) {
+          emit({{"event", "keys_low"}, {"remaining", x.remaining}});
+          if (role_ == pr::peer_role::worker) top_up_prekeys();
+        } else if constexpr (std::is_same_v<T, pr::shift_state>) {
+          emit({{"event", "shift"}, {"state", std::string(pr::wire_name(x.state))},
+                {"mode", std::string(pr::wire_name(x.mode))}});
+        } else if constexpr (std::is_same_v<T, pr::queue_position>) {
+          emit({{"event", "queued"}, {"ticket_id", x.ticket_id}, {"position", x.position},
+                {"estimated_wait_s", x.estimated_wait_s}});
+        } else if constexpr (std::is_same_v<T, pr::queue_snapshot>) {
+          emit({{"event", "queue"}, {"total", x.total}});
+        } else if constexpr (std::is_same_v<T, pr::queue_timeout>) {
+          emit({{"event", "queue_timeout"}, {"reason", std::string(pr::wire_name(x.reason))}});
+        } else if constexpr (std::is_same_v<T, pr::permanence_status>) {
+          emit({{"event", "permanence"}, {"open", x.open},
+                {"availability", std::string(pr::wire_name(x.availability))}});
+        } else if constexpr (std::is_same_v<T, pr::conversation_assigned>) {
+          auto& c = conversation(x.conversation_id);
+          c.open = true;
+          c.peer_key = x.beneficiary_key.text();
+          become_current(c);
+          save();
+          emit({{"event", "assigned"}, {"conversation_id", x.conversation_id}, {"beneficiary_key", c.peer_key},
+                {"urgent", x.urgent}, {"returning", x.returning}});
+        } else if constexpr (std::is_same_v<T, pr::conversation_opened>) {
+          auto& c = conversation(x.conversation_id);
+          c.open = true;
+          c.worker_id = x.worker_id;
+          c.display_name = x.display_name;
+          become_current(c);
+          save();
+          emit({{"event", "opened"}, {"conversation_id", x.conversation_id}, {"worker_id", x.worker_id},
+                {"display_name", x.display_name}});
+          if (!c.session) fetch_keys(c.id);
+        } else if constexpr (std::is_same_v<T, pr::conversation_ack>) {
+          auto& c = conversation(x.conversation_id);
+          auto before = c.unacked.size();
+          std::erase_if(c.unacked, [&](const auto& u) { return u.client_msg_id == x.client_msg_id; });
+          c.mark_seen(x.seq);
+          save();
+          if (x.rid) requests_.erase(*x.rid);
+          if (before != c.unacked.size()) {
+            emit({{"event", "ack"}, {"conversation_id", x.conversation_id}, {"client_msg_id", x.client_msg_id},
+                  {"seq", x.seq}});
+          }
+        } else if constexpr (std::is_same_v<T, pr::conversation_message>) {
+          on_message(x);
+        } else if constexpr (std::is_same_v<T, pr::conversation_delivered>) {
+          emit({{"event", "delivered"}, {"conversation_id", x.conversation_id}, {"up_to_seq", x.up_to_seq}});
+        } else if constexpr (std::is_same_v<T, pr::conversation_read>) {
+          emit({{"event", "read"}, {"conversation_id", x.conversation_id}, {"up_to_seq", x.up_to_seq}});
+        } else if constexpr (std::is_same_v<T, pr::conversation_typing>) {
+          emit({{"event", "typing"}, {"conversation_id", x.conversation_id}, {"active", x.active}});
+        } else if constexpr (std::is_same_v<T, pr::conversation_ended>) {
+          auto& c = conversation(x.conversation_id);
+          c.open = false;
+          c.session.reset();  // CRYPTO.md §11: a closed conversation deletes its session
+          c.unacked.clear();
+          c.held.clear();
+          if (st_.current == c.id) st_.current = 0;
+          save();
+          emit({{"event", "ended"}, {"conversation_id", x.conversation_id},
+                {"reason", std::string(pr::wire_name(x.reason))}});
+        } else if constexpr (std::is_same_v<T, pr::sync_done>) {
+          on_sync_done(x);
+        } else {
+          emit({{"event", "frame"}, {"type", std::string(T::type)}});
+        }
+      },
+      m);
+}
+
+bool chat::satisfied(const waiter& w) const {
+  if (w.sleep) return steady::now() >= w.deadline;
+  if (!w.text.empty()) {
+    for (const auto& t : texts_) {
+      if (t.find(w.text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  auto it = counts_.find(w.event);
+  return it != counts_.end() && it->second >= w.count;
+}
+
+void chat::command(const std::string& raw) {
+  if (raw.empty()) return;
+  if (raw[0] != '/' || raw.rfind("//", 0) == 0) {
+    send_text(raw[0] == '/' ? raw.substr(1) : raw);
+    return;
+  }
+  std::istringstream words(raw);
+  std::string verb;
+  std::string arg;
+  words >> verb;
+  std::getline(words, arg);
+  arg = trim(arg);
+  auto wrong_role = [&] {
+    emit({{"event", "error"}, {"name", "usage"}, {"message", verb + " is not for a " + c_.role}});
+    status_ = usage;
+  };
+  bool worker = role_ == pr::peer_role::worker;
+  auto current_open = [&]() -> conversation_state* {
+    auto it = st_.conversations.find(st_.current);
+    if (it == st_.conversations.end() || !it->second.open) {
+      emit({{"event", "error"}, {"name", "usage"}, {"message", verb + ": no current conversation"}});
+      status_ = usage;
+      return nullptr;
+    }
+    return &it->second;
+  };
+  auto deadline = steady::now() + std::chrono::milliseconds(c_.wait_timeout_ms);
+  if (verb == "/join") {
+    if (worker) return wrong_role();
+    pr::queue_join j;
+    j.urgent = c_.urgent || arg == "urgent";
+    send(j, "queue.join");
+  } else if (verb == "/leave") {
+    if (worker) return wrong_role();
+    send(pr::queue_leave{}, "queue.leave");
+  } else if (verb == "/shift") {
+    if (!worker) return wrong_role();
+    if (arg == "off") {
+      send(pr::shift_stop{}, "shift.stop");
+    } else {
+      send(pr::shift_start{}, "shift.start");
+    }
+  } else if (verb == "/take") {
+    if (!worker) return wrong_role();
+    pr::queue_take t;
+    if (auto ticket = parse_int(arg)) t.ticket_id = *ticket;
+    send(t, "queue.take");
+  } else if (verb == "/conv") {
+    auto id = parse_int(arg);
+    auto it = id ? st_.conversations.find(*id) : st_.conversations.end();
+    if (it == st_.conversations.end()) {
+      emit({{"event", "error"}, {"name", "usage"}, {"message", "/conv: unknown conversation " + arg}});
+      status_ = usage;
+      return;
+    }
+    become_current(it->second);
+    save();
+  } else if (verb == "/end") {
+    if (auto* c = current_open()) {
+      pr::conversation_end e;
+      e.conversation_id = c->id;
+      send(e, "conversation.end", c->id);
+    }
+  } else if (verb == "/typing") {
+    if (auto* c = current_open()) {
+      pr::conversation_typing t;
+      t.conversation_id = c->id;
+      t.active = arg != "off";
+      send(t, "conversation.typing", c->id);
+    }
+  } else if (verb == "/sync") {
+    send_sync();
+  } else if (verb == "/status") {
+    json list = json::array();
+    for (const auto& [id, c] : st_.conversations) {
+      list.push_back({{"conversation_id", id}, {"open", c.open}, {"secured", c.session.has_value()},
+                      {"last_seq", c.contiguous_seq}, {"unacked", c.unacked.size()}, {"held", c.held.size()}});
+    }
+    emit({{"event", "status"}, {"current", st_.current}, {"conversations", list},
+          {"one_time_prekeys", st_.prekeys.opks.size()}});
+  } else if (verb == "/raw") {
+    if (conn_.send(arg) != ok) fatal(protocol_failure, "the connection failed while sending");
+  } else if (verb == "/wait") {
+    std::istringstream a(arg);
+    std::string first;
+    std::string second;
+    a >> first >> second;
+    waiter w;
+    w.deadline = deadline;
+    if (auto n = parse_int(first)) {
+      w.event = "message";
+      w.count = static_cast<int>(*n);
+    } else if (!first.empty()) {
+      w.event = first;
+      w.count = second.empty() ? 1 : static_cast<int>(parse_int(second).value_or(1));
+    } else {
+      emit({{"event", "error"}, {"name", "usage"}, {"message", "/wait N or /wait EVENT [N]"}});
+      status_ = usage;
+      return;
+    }
+    w.description = "/wait " + arg;
+    wait_ = w;
+  } else if (verb == "/expect") {
+    wait_ = waiter{"/expect " + arg, {}, 0, arg, false, deadline};
+  } else if (verb == "/sleep") {
+    auto ms = parse_int(arg).value_or(0);
+    wait_ = waiter{"/sleep", {}, 0, {}, true, steady::now() + std::chrono::milliseconds(ms)};
+  } else if (verb == "/quit") {
+    quitting_ = true;
+    quit_deadline_ = deadline;
+  } else {
+    emit({{"event", "error"}, {"name", "usage"}, {"message", "unknown command " + verb + " (see --help)"}});
+    status_ = usage;
+  }
+}
+
+bool chat::run_commands() {
+  for (;;) {
+    if (fatal_ || quitting_) return false;
+    if (wait_) {
+      if (!satisfied(*wait_)) {
+        if (!wait_->sleep && steady::now() >= wait_->deadline) {
+          emit({{"event", "error"}, {"name", "wait_timeout"}, {"message", wait_->description}});
+          fatal(protocol_failure, "timed out: " + wait_->description);
+        }
+        return false;
+      }
+      wait_.reset();
+    }
+    std::string line;
+    {
+      std::lock_guard lock(input_->mu);
+      if (input_->lines.empty()) {
+        if (input_->eof) {
+          quitting_ = true;
+          quit_deadline_ = steady::now() + std::chrono::milliseconds(c_.wait_timeout_ms);
+        }
+        return false;
+      }
+      line = std::move(input_->lines.front());
+      input_->lines.pop_front();
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    command(line);
+  }
+}
+
+int chat::loop() {
+  for (;;) {
+    run_commands();
+    if (fatal_) break;
+    if (quitting_ && (!has_unacked() || steady::now() >= quit_deadline_)) break;
+    pr::message m;
+    auto rc = conn_.receive(m, poll_ms);
+    if (rc == ok || rc == refused) {
+      handle(m);
+    } else if (conn_.timed_out()) {
+      send_receipts();
+    } else {
+      emit({{"event", "closed"}, {"code", conn_.close_code()}});
+      if (!quitting_) fatal(protocol_failure, "the connection ended");
+      break;
+    }
+    if (fatal_) break;
+  }
+  if (!fatal_) send_receipts();
+  if (quitting_ && has_unacked()) {
+    emit({{"event", "error"}, {"name", "unacked_at_exit"},
+          {"message", "kept in the state folder, resent by the next run"}});
+    fatal(protocol_failure, "some messages were not acknowledged");
+  }
+  conn_.close();
+  return fatal_.value_or(status_);
+}
+
+int chat::run() {
+  input_ = std::make_shared<input_queue>();
+  if (c_.input == "-") {
+    input_->in = &std::cin;
+  } else {
+    input_->file = std::make_unique<std::ifstream>(c_.input);
+    if (!*input_->file) return fail(usage, "cannot read " + c_.input);
+    input_->in = input_->file.get();
+  }
+  if (auto rc = setup_keys_and_role(); rc != ok) return rc;
+  std::string password;
+  if (role_ == pr::peer_role::worker) {
+    if (auto rc = read_password(password); rc != ok) return rc;
+  }
+  start_input();
+  auto rc = authenticate(password);
+  sodium_memzero(password.data(), password.size());
+  if (rc != ok) return rc;
+  if (role_ == pr::peer_role::worker && !st_.published) publish_bundle();
+  send_sync();
+  if (fatal_) return *fatal_;
+  return loop();
+}
+
+}  // namespace
+
+int run_chat(const common_options& o, const chat_options& c) {
+  chat session(o, c);
+  return session.run();
+}
+
+}  // namespace relais::cli
