@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Smoke test of relais-bench (ctest bench.relay.*): runs one mode for about a second against a
+# server started here on a free loopback port, and checks that the run succeeded and printed
+# its JSON line with the mode's main figure. No thresholds: benchmarks are not timed tests.
+#   smoke.sh pair   MODE RELAIS_BENCH BEAST_RELAY
+#   smoke.sh relais MODE RELAIS_BENCH RELAISD
+# Exit 77 (ctest skip) when relaisd does not serve conversations yet (throughput, latency).
+set -euo pipefail
+protocol=$1 mode=$2 bench=$3 server=$4
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Waits up to 20 s for a line matching $2 in file $1; prints it.
+wait_line() {
+  for _ in $(seq 200); do
+    if line=$(grep -m1 -E "$2" "$1" 2>/dev/null); then echo "$line"; return 0; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "smoke: the server did not print '$2'; its output:" >&2
+  cat "$1" >&2
+  return 1
+}
+
+case $mode in
+  throughput) args=(--pairs 4 --warmup 0.2 --duration 1 --window 8) key=msgs_per_s ;;
+  latency) args=(--pairs 4 --warmup 0.2 --duration 1 --rate 400 --drain 0.5) key=p99_us ;;
+  idle) args=(--conns 100 --hold 0.3 --connect-rate 1000) key=bytes_per_conn ;;
+  *) echo "smoke: unknown mode $mode" >&2; exit 2 ;;
+esac
+
+if [ "$protocol" = pair ]; then
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$server" "$port" 1 >"$work/server.log" 2>&1 &
+  server_pid=$!
+  wait_line "$work/server.log" "listening" >/dev/null
+  target=(--protocol pair --port "$port")
+else
+  # relaisd: temporary data folder, port 0, one network thread, durable store.
+  "$bench" --make-org-key "$work/org.key" >"$work/org.toml"
+  printf 'bench-smoke-password\n' >"$work/password"
+  relay_tables=$(printf '[auth]\ntotp_required = false\n\n[org]\n%s\n' "$(cat "$work/org.toml")")
+  write_config() {
+    cat >"$work/relais.toml" <<EOF
+[server]
+listen = "127.0.0.1:0"
+data_dir = "$work/data"
+threads = 1
+
+[store]
+synchronous = "full"
+
+$1
+EOF
+  }
+  write_config "$relay_tables"
+  relay=yes
+  if ! "$server" --config "$work/relais.toml" user add bench-w1 --display-name bench-w1 \
+       <"$work/password" >"$work/useradd.log" 2>&1; then
+    relay=no
+    write_config ""
+  fi
+  if [ "$relay" = no ] && [ "$mode" != idle ]; then
+    echo "smoke: relaisd cannot create worker accounts yet ($(head -c 300 "$work/useradd.log")); skipped" >&2
+    exit 77
+  fi
+  "$server" --config "$work/relais.toml" >"$work/server.log" 2>"$work/server.err" &
+  server_pid=$!
+  line=$(wait_line "$work/server.log" "listening on https://")
+  port=${line##*:}
+  port=${port%%[^0-9]*}
+  target=(--protocol relais --port "$port" --ca "$work/data/tls/cert.pem" --workers 1
+          --password-file "$work/password" --org-key "$work/org.key")
+fi
+
+out=$("$bench" --mode "$mode" "${target[@]}" "${args[@]}" --server-pid "$server_pid" --timeout 30)
+echo "$out"
+/usr/bin/python3 - "$key" "$out" <<'EOF'
+import json, sys
+key, line = sys.argv[1], sys.argv[2]
+j = json.loads(line)
+if key not in j or not isinstance(j[key], (int, float)):
+    sys.exit(f"smoke: no numeric {key} in the JSON line")
+if key in ("msgs_per_s", "p99_us") and j[key] <= 0:
+    sys.exit(f"smoke: {key} is {j[key]}")
+EOF
