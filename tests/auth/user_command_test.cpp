@@ -2,7 +2,11 @@
 // password on stdin, the state checked with `user list --json` and, for what the listing does
 // not show (hashes, sessions), by opening the store file beside it.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -122,6 +126,75 @@ class RelaisdUser : public ::testing::Test {
   temp_dir dir_;
   std::string data_ = dir_.path() + "/data";
 };
+
+/// relaisd run on a pseudo-terminal: answers each prompt as it appears and returns everything
+/// the terminal showed, with the exit status.
+result run_on_terminal(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& dialogue) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int fd = -1;
+  pid_t pid = ::forkpty(&fd, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  result r;
+  if (pid < 0) return r;
+  auto read_some = [&]() {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 60'000) <= 0) return false;
+    char buf[512];
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return false;  // EIO once the child has closed the terminal
+    r.out.append(buf, static_cast<std::size_t>(n));
+    return true;
+  };
+  std::size_t seen = 0;
+  for (const auto& [prompt, answer] : dialogue) {
+    while (r.out.find(prompt, seen) == std::string::npos) {
+      if (!read_some()) break;
+    }
+    seen = r.out.size();
+    auto line = answer + "\n";
+    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+  while (read_some()) {
+  }
+  ::close(fd);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+TEST_F(RelaisdUser, PromptsTwiceWithoutEchoOnATerminal) {
+  const std::vector<std::string> args = {RELAISD_BINARY, "--data-dir", data_, "user", "add", "camille"};
+  auto r = run_on_terminal(args, {{"New password for camille: ", password}, {"Repeat it: ", password}});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\n1\r\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(password), std::string::npos) << r.out;  // never echoed
+  EXPECT_TRUE(relais::auth::verify_password_now(stored("camille").password_hash, password));
+
+  // Two different passwords: refused, nothing stored, the terminal echoes again afterwards.
+  const std::vector<std::string> bob = {RELAISD_BINARY, "--data-dir", data_, "user", "add", "bob"};
+  r = run_on_terminal(bob, {{"New password for bob: ", password}, {"Repeat it: ", new_password}});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("the two passwords differ"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(password), std::string::npos) << r.out;
+  EXPECT_TRUE(listed("bob").is_null());
+}
+
+TEST_F(RelaisdUser, RemoveAsksOnATerminal) {
+  add("camille");
+  const std::vector<std::string> args = {RELAISD_BINARY, "--data-dir", data_, "user", "remove", "camille"};
+  auto r = run_on_terminal(args, {{"[y/N] ", "n"}});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_FALSE(listed("camille").is_null());
+  r = run_on_terminal(args, {{"[y/N] ", "y"}});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(listed("camille").is_null());
+}
 
 TEST_F(RelaisdUser, AddsAWorkerAndListsIt) {
   auto r = run({"user", "add", "camille"}, std::string(password) + "\n");

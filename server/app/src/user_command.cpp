@@ -162,9 +162,9 @@ bool read_line(std::string& out) {
   return any;
 }
 
-/// Reads a line from the terminal without echo after printing `prompt` on stderr.
+/// Reads a line from the terminal without echo after printing `prompt` on stderr. Echo goes
+/// off before the prompt appears, so that nothing typed after it is ever shown.
 bool read_hidden(const char* prompt, std::string& out) {
-  std::cerr << prompt << std::flush;
   termios t{};
   bool have_terminal = tcgetattr(STDIN_FILENO, &t) == 0;
   if (have_terminal) {
@@ -175,6 +175,7 @@ bool read_hidden(const char* prompt, std::string& out) {
     echo_off = 1;
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
   }
+  std::cerr << prompt << std::flush;
   bool ok = read_line(out);
   if (have_terminal) {
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_terminal);

@@ -52,7 +52,7 @@ struct credentials_stats {
 /// (post to the session's strand and return), as they hold a hashing thread.
 class credentials final : public core::credentials {
  public:
-  /// Starts the pool and makes the dummy hash (one hash: ~70 ms at the default cost).
+  /// Starts the pool and makes the dummy hash (one hash: ~0.1 s at the default cost).
   /// Throws std::invalid_argument for options outside their bounds and std::runtime_error if
   /// libsodium cannot start or the dummy hash cannot be made (a broken startup, not input).
   explicit credentials(credentials_options options = {});
