@@ -215,11 +215,28 @@ TEST_F(RelaisdUser, AddsAWorkerAndListsIt) {
   EXPECT_EQ(j[0]["disabled"], false);
   EXPECT_EQ(j[0]["totp_enrolled"], false);
   EXPECT_EQ(j[0]["locked_until"], 0);
+  EXPECT_EQ(j[0]["password_needs_rehash"], false);
 
   // The stored hash is Argon2id at the server's cost and verifies the password given on stdin.
   auto w = stored("camille");
   EXPECT_TRUE(relais::auth::verify_password_now(w.password_hash, password));
   EXPECT_FALSE(relais::auth::needs_rehash(w.password_hash, relais::auth::argon2_params{}));
+}
+
+TEST_F(RelaisdUser, ListsHashesMadeWithOtherParametersAsNeedingARehash) {
+  auto id = add("camille");
+  {
+    auto s = open_store();
+    std::error_code ec;
+    relais::core::worker_update u;
+    u.id = id;
+    u.password_hash = relais::auth::hash_password(password, relais::auth::argon2_params::cheapest(), ec);
+    ASSERT_FALSE(ec);
+    ASSERT_FALSE(await_done([&](auto done) { s->update_worker(u, std::move(done)); }));
+  }
+  EXPECT_EQ(listed("camille")["password_needs_rehash"], true);
+  ASSERT_EQ(run({"user", "passwd", "camille"}, std::string(password) + "\n").status, 0);
+  EXPECT_EQ(listed("camille")["password_needs_rehash"], false);
 }
 
 TEST_F(RelaisdUser, ListsAnEmptyStore) {

@@ -286,6 +286,8 @@ int list(core::account_store& store, bool json) {
                      {"disabled", w.disabled},
                      {"totp_enrolled", !w.totp_secret.empty()},
                      {"failed_logins", w.failed_logins},
+                     // made with other Argon2id parameters than relaisd's: `passwd` refreshes it
+                     {"password_needs_rehash", auth::needs_rehash(w.password_hash, auth::argon2_params{})},
                      {"locked_until", w.locked_until > now ? w.locked_until : 0},
                      {"created_at", w.created_at}});
     }
