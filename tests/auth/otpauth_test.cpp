@@ -29,6 +29,16 @@ TEST(Otpauth, PercentEncodesIssuerAndAccount) {
             "&issuer=%C3%89coute%20%26%20Co&algorithm=SHA1&digits=6&period=30");
 }
 
+TEST(Otpauth, SaysTheDigitsAndPeriodItIsCheckedWith) {
+  relais::auth::totp_params eight;
+  eight.digits = 8;
+  eight.period = 60;
+  std::error_code ec;
+  auto uri = make_otpauth_uri("k", "a", "I", ec, eight);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(uri, "otpauth://totp/I:a?secret=NM&issuer=I&algorithm=SHA1&digits=8&period=60");
+}
+
 TEST(PercentEncode, KeepsOnlyUnreservedCharacters) {
   EXPECT_EQ(percent_encode("AZaz09-._~"), "AZaz09-._~");
   EXPECT_EQ(percent_encode("/?#[]@!$&'()*+,;=%"), "%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D%25");

@@ -128,7 +128,7 @@ core::bytes credentials::new_totp_secret() {
 std::string credentials::otpauth_uri(const core::bytes& secret, std::string_view account,
                                      std::string_view issuer) const {
   std::error_code ec;
-  return make_otpauth_uri(secret, account, issuer, ec);
+  return make_otpauth_uri(secret, account, issuer, ec, options_.totp);
 }
 
 std::string credentials::hash_password(std::string password, std::error_code& ec) const {

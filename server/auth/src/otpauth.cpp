@@ -35,7 +35,7 @@ std::string percent_encode(std::string_view text) {
 }
 
 std::string make_otpauth_uri(std::string_view secret, std::string_view account, std::string_view issuer,
-                             std::error_code& ec) {
+                             std::error_code& ec, const totp_params& params) {
   ec.clear();
   if (secret.empty() || account.empty() || issuer.empty()) {
     ec = errc::invalid_input;
@@ -60,9 +60,9 @@ std::string make_otpauth_uri(std::string_view secret, std::string_view account, 
   uri += "&issuer=";
   uri += encoded_issuer;
   uri += "&algorithm=SHA1&digits=";
-  uri += std::to_string(limits::totp_digits);
+  uri += std::to_string(params.digits);
   uri += "&period=";
-  uri += std::to_string(limits::totp_period_seconds);
+  uri += std::to_string(params.period);
   if (uri.size() > limits::max_otpauth_uri_bytes) {
     sodium_memzero(uri.data(), uri.size());  // it holds the secret
     ec = errc::too_long;
