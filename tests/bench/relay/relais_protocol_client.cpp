@@ -184,18 +184,23 @@ std::string relais_link::what(int side) const {
 }
 
 std::vector<std::string> relais_link::phases() const {
-  std::vector<std::string> p{"worker_login", "beneficiary_auth", "join_and_take"};
+  std::vector<std::string> p{"worker_publish", "worker_login", "beneficiary_auth", "join_and_take"};
   if (!settings_.precomputed) p.emplace_back("x3dh");
   return p;
 }
 
 void relais_link::run_phase(std::size_t p, std::function<void()> done) {
+  // The account's first link logs in and publishes before the other devices log in: relaisd
+  // reads a worker's identity key at login, so a device that logged in before the publication
+  // would be told keys_not_found by queue.take.
   switch (p) {
     case 0:
-      return worker_login(std::move(done));
+      return publishes_ ? worker_login(std::move(done)) : done();
     case 1:
-      return beneficiary_auth(std::move(done));
+      return publishes_ ? done() : worker_login(std::move(done));
     case 2:
+      return beneficiary_auth(std::move(done));
+    case 3:
       return join_and_take(std::move(done));
     default:
       return handshake(std::move(done));

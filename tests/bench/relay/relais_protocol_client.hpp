@@ -89,8 +89,8 @@ struct relais_run_settings {
 };
 
 /// One conversation: a beneficiary (side 0) and a worker device (side 1) on one io thread.
-/// Setup phases: worker login (+ key publication by the account's first link, + shift.start),
-/// beneficiary authentication, queue join and take (one link at a time so that each take gets
+/// Setup phases: worker login, key publication and shift.start by the account's first link,
+/// then the other devices' logins, beneficiary authentication, queue join and take (one link at a time so that each take gets
 /// this link's beneficiary), and with E2E the X3DH handshake (one message each way).
 class relais_link final : public bench_link {
  public:
@@ -99,7 +99,7 @@ class relais_link final : public bench_link {
 
   [[nodiscard]] unsigned io_index() const noexcept override { return io_index_; }
   [[nodiscard]] std::vector<std::string> phases() const override;
-  [[nodiscard]] int phase_concurrency(std::size_t p) const override { return p == 2 ? 1 : 0; }
+  [[nodiscard]] int phase_concurrency(std::size_t p) const override { return p == 3 ? 1 : 0; }
   void run_phase(std::size_t p, std::function<void()> done) override;
   void send(int side, std::uint64_t stamp_ns) override;
   [[nodiscard]] bool acked_protocol() const noexcept override { return true; }
