@@ -6,6 +6,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,10 @@ const char* const chat_help =
     "  /sleep MS       keep handling frames for MS milliseconds before the next command\n"
     "  /quit           wait for the acks of sent messages, then exit (also at the end of the input)\n"
     "Waits fail after --wait-timeout-ms (event error, exit 4).\n"
+    "Exit status of chat: 0 all went well; 1 bad options, state folder or input command; 2 cannot\n"
+    "connect; 3 the server refused something (an error event) or a worker's certificate did not\n"
+    "verify (untrusted); 4 a message did not decrypt, the connection ended, a wait timed out, or\n"
+    "messages were still unacknowledged at exit (they stay in the state folder for the next run).\n"
     "Output: one JSON object per line, {\"event\": NAME, ...}: connected, authenticated, identity,\n"
     "keys_published, keys_low, shift, queued, queue, assigned, opened, secured (bundle and certificate\n"
     "verified: worker_name, safety_number), held, sent, ack, message (conversation_id, seq, sender, text,\n"
@@ -153,6 +158,9 @@ class chat {
   std::string rid(std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
   template <class T>
   void send(T m, std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
+  /// Sends a message that has no reply (receipts, typing): no request is remembered for it.
+  template <class T>
+  void send_untracked(const T& m);
   void fatal(int status, const std::string& message);
 
   common_options o_;
@@ -207,6 +215,11 @@ std::string chat::rid(std::string what, std::int64_t conversation_id, std::strin
 template <class T>
 void chat::send(T m, std::string what, std::int64_t conversation_id, std::string client_msg_id) {
   m.rid = rid(std::move(what), conversation_id, std::move(client_msg_id));
+  if (conn_.send(pr::encode(m)) != ok) fatal(protocol_failure, "the connection failed while sending");
+}
+
+template <class T>
+void chat::send_untracked(const T& m) {
   if (conn_.send(pr::encode(m)) != ok) fatal(protocol_failure, "the connection failed while sending");
 }
 
@@ -531,11 +544,11 @@ void chat::send_receipts() {
     pr::conversation_delivered d;
     d.conversation_id = id;
     d.up_to_seq = it->second.contiguous_seq;
-    send(d, "conversation.delivered", id);
+    send_untracked(d);
     pr::conversation_read r;
     r.conversation_id = id;
     r.up_to_seq = it->second.contiguous_seq;
-    send(r, "conversation.read", id);
+    send_untracked(r);
   }
 }
 
@@ -771,6 +784,7 @@ void chat::handle(const pr::message& m) {
         }
       },
       m);
+  if (const auto& r = pr::rid_of(m)) requests_.erase(*r);  // every request has one reply
 }
 
 bool chat::satisfied(const waiter& w) const {
@@ -853,7 +867,7 @@ void chat::command(const std::string& raw) {
       pr::conversation_typing t;
       t.conversation_id = c->id;
       t.active = arg != "off";
-      send(t, "conversation.typing", c->id);
+      send_untracked(t);
     }
   } else if (verb == "/sync") {
     send_sync();
@@ -876,10 +890,10 @@ void chat::command(const std::string& raw) {
     w.deadline = deadline;
     if (auto n = parse_int(first)) {
       w.event = "message";
-      w.count = static_cast<int>(*n);
+      w.count = static_cast<int>(std::min<std::int64_t>(*n, std::numeric_limits<int>::max()));
     } else if (!first.empty()) {
       w.event = first;
-      w.count = second.empty() ? 1 : static_cast<int>(parse_int(second).value_or(1));
+      w.count = static_cast<int>(std::min<std::int64_t>(parse_int(second).value_or(1), std::numeric_limits<int>::max()));
     } else {
       emit({{"event", "error"}, {"name", "usage"}, {"message", "/wait N or /wait EVENT [N]"}});
       status_ = usage;
