@@ -124,12 +124,14 @@ TEST_F(Keys, ConcurrentClaimsNeverShareAOneTimePrekey) {
 }
 
 TEST_F(Keys, StoresReplacesAndDeletesBackups) {
-  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "blob1", 1}, std::move(h)); }));
-  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "blob2", 2}, std::move(h)); }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "blob1", 1, 10}, std::move(h)); }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "blob2", 2, 20}, std::move(h)); }));
   auto b = wait_for<core::backup_blob>([&](auto h) { s_->get_backup("look", std::move(h)); });
   ASSERT_FALSE(b.ec);
+  EXPECT_EQ(b.value.lookup_id, "look");
   EXPECT_EQ(b.value.blob, "blob2");
-  EXPECT_EQ(b.value.updated_at, 2);
+  EXPECT_EQ(b.value.version, 2);
+  EXPECT_EQ(b.value.updated_at, 20);
   ASSERT_FALSE(wait_done([&](auto h) { s_->delete_backup("look", std::move(h)); }));
   EXPECT_EQ(wait_for<core::backup_blob>([&](auto h) { s_->get_backup("look", std::move(h)); }).ec,
             store_errc::not_found);
@@ -137,11 +139,72 @@ TEST_F(Keys, StoresReplacesAndDeletesBackups) {
             store_errc::not_found);
 }
 
+TEST_F(Keys, BackupVersionOneOnlyCreates) {
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "first", 1, 10}, std::move(h)); }));
+  // A second device creating the same backup from scratch loses.
+  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"look", "other", 1, 11}, std::move(h)); }),
+            store_errc::conflict);
+  auto b = wait_for<core::backup_blob>([&](auto h) { s_->get_backup("look", std::move(h)); });
+  EXPECT_EQ(b.value.blob, "first");
+  EXPECT_EQ(b.value.version, 1);
+}
+
+TEST_F(Keys, BackupVersionMustFollowTheStoredOne) {
+  // No backup yet: only version 1 may be put.
+  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"look", "b", 2, 10}, std::move(h)); }),
+            store_errc::conflict);
+  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"look", "b", 0, 10}, std::move(h)); }),
+            store_errc::conflict);
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v1", 1, 10}, std::move(h)); }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v2", 2, 20}, std::move(h)); }));
+  // Skipping a version, going back, or writing from a stale version: conflict, nothing stored.
+  for (std::int64_t v : {4, 2, 1, -1}) {
+    EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"look", "stale", v, 30}, std::move(h)); }),
+              store_errc::conflict)
+        << "version " << v;
+  }
+  auto b = wait_for<core::backup_blob>([&](auto h) { s_->get_backup("look", std::move(h)); });
+  EXPECT_EQ(b.value.blob, "v2");
+  EXPECT_EQ(b.value.version, 2);
+  EXPECT_EQ(b.value.updated_at, 20);
+}
+
+TEST_F(Keys, ARetriedBackupPutOfTheStoredVersionSucceeds) {
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v1", 1, 10}, std::move(h)); }));
+  // Its ack was lost: the client sends the same request again.
+  EXPECT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v1", 1, 11}, std::move(h)); }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v2", 2, 20}, std::move(h)); }));
+  EXPECT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v2", 2, 21}, std::move(h)); }));
+  // Same version, other bytes: another writer, a real conflict.
+  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"look", "v2-other", 2, 22}, std::move(h)); }),
+            store_errc::conflict);
+}
+
+TEST_F(Keys, ConcurrentBackupPutsFromOneVersionHaveOneWinner) {
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"look", "v1", 1, 10}, std::move(h)); }));
+  std::vector<std::future<std::error_code>> results;
+  for (int i = 0; i < 8; ++i) {
+    auto p = std::make_shared<std::promise<std::error_code>>();
+    results.push_back(p->get_future());
+    s_->put_backup({"look", "device-" + std::to_string(i), 2, 20},
+                   [p](std::error_code ec) { p->set_value(ec); });
+  }
+  int ok = 0;
+  int conflicts = 0;
+  for (auto& f : results) {
+    const auto ec = f.get();
+    if (!ec) ++ok;
+    if (ec == store_errc::conflict) ++conflicts;
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(conflicts, 7);
+}
+
 TEST_F(Keys, RefusesEmptyLookupIdAndOversizeBackup) {
-  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"", "b", 1}, std::move(h)); }),
+  EXPECT_EQ(wait_done([&](auto h) { s_->put_backup({"", "b", 1, 0}, std::move(h)); }),
             store_errc::invalid_argument);
   EXPECT_EQ(wait_done([&](auto h) {
-              s_->put_backup({"id", std::string(core::limits::max_stored_blob_bytes + 1, 'x'), 1},
+              s_->put_backup({"id", std::string(core::limits::max_stored_blob_bytes + 1, 'x'), 1, 0},
                              std::move(h));
             }),
             store_errc::too_large);

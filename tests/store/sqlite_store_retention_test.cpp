@@ -105,7 +105,7 @@ TEST_F(Retention, ErasedBytesAreAbsentFromDatabaseWalAndShm) {
   ASSERT_FALSE(wait_for<core::inbox_entry_id>([&](auto h) {
     s_->add_inbox_entry({0, key, canary, 1, core::inbox_state::unread, 0, 0, 0}, std::move(h));
   }).ec);
-  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"lookup-1", canary, 1}, std::move(h)); }));
+  ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"lookup-1", canary, 1, 0}, std::move(h)); }));
   ASSERT_FALSE(wait_done([&](auto h) { s_->publish_bundle({key, canary, 1}, std::move(h)); }));
   // Someone else's data must survive.
   auto other = make_conversation(*s_, "other");

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -108,7 +109,13 @@ connection::~connection() {
 }
 
 int connection::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
-  static_cast<connection*>(self)->wal_frames_ = frames;
+  auto* c = static_cast<connection*>(self);
+  // `frames` is the WAL's length after this commit: shorter than before means the commit
+  // wrote from the start of the file again (the previous content was all checkpointed).
+  const bool restarted = frames < c->wal_frames_;
+  c->commit_info_.frames += restarted ? frames : frames - c->wal_frames_;
+  if (restarted) ++c->commit_info_.restarts;
+  c->wal_frames_ = frames;
   return SQLITE_OK;
 }
 
@@ -138,6 +145,9 @@ std::unique_ptr<connection> connection::open(const sqlite_options& options, role
     return nullptr;
   };
 
+  // Only a file being created takes it (SQLite ignores it once the file has pages).
+  if (auto e = c->exec("PRAGMA page_size=" + std::to_string(options.page_size)))
+    return fail(e, c->describe_last_error());
   // Setting WAL reads the header: this is where a file that is not a database says so.
   std::error_code ec;
   const std::string mode = c->query_text("PRAGMA journal_mode=WAL", ec);
@@ -159,11 +169,15 @@ std::unique_ptr<connection> connection::open(const sqlite_options& options, role
   if (r == role::writer) {
     const std::string limit =
         "PRAGMA journal_size_limit=" + std::to_string(limits::wal_size_limit_bytes);
+    // Negative: a size in KiB rather than in pages.
+    const std::string cache =
+        "PRAGMA cache_size=-" + std::to_string(std::max<std::int64_t>(options.writer_cache_bytes / 1024, 64));
     const char* const writer_pragmas[] = {
         sync_pragma(options.synchronous),
         // Deleted rows are overwritten with zeros in the database pages: erasure is real.
         "PRAGMA secure_delete=ON",
         limit.c_str(),
+        cache.c_str(),
     };
     for (const char* sql : writer_pragmas) {
       if (auto e = c->exec(sql)) return fail(e, c->describe_last_error());

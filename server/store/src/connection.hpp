@@ -6,6 +6,7 @@
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 
 #include "relais/store/sqlite_store.hpp"
 
@@ -48,6 +49,12 @@ class query {
   sqlite3_stmt* stmt_;
 };
 
+/// WAL volume of commits: frames (pages) appended and how often the WAL started over.
+struct wal_commit_info {
+  std::int64_t frames = 0;
+  std::int64_t restarts = 0;
+};
+
 /// A SQLite connection used by one thread at a time, with its prepared-statement cache.
 class connection {
  public:
@@ -78,8 +85,13 @@ class connection {
   [[nodiscard]] bool in_transaction() const noexcept;
   [[nodiscard]] std::int64_t changes() const noexcept;
   [[nodiscard]] std::int64_t last_insert_rowid() const noexcept;
-  /// WAL frames written since the last checkpoint (fed by the WAL hook).
+  /// Frames in the WAL after the last commit of this connection (fed by the WAL hook).
   [[nodiscard]] std::int64_t wal_frames() const noexcept { return wal_frames_; }
+  /// What the commits since the previous call wrote to the WAL; then starts counting afresh
+  /// (a commit that changed nothing does not reach the WAL hook, so it counts nothing).
+  [[nodiscard]] wal_commit_info take_wal_commit_info() noexcept {
+    return std::exchange(commit_info_, wal_commit_info{});
+  }
 
   [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -91,6 +103,7 @@ class connection {
   sqlite3* db_;
   std::string path_;
   std::int64_t wal_frames_ = 0;
+  wal_commit_info commit_info_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 

@@ -58,6 +58,7 @@ class engine {
   /// Reopens the writer after a failure; false with `ec`/`detail` if that fails too.
   bool ensure_writer(std::error_code& ec, std::string& detail);
   void request_checkpoint_if_due();
+  void finish_checkpoint_if_due();
   void checkpointer_loop(std::unique_ptr<connection> conn);
   void reader_loop(std::size_t index, std::unique_ptr<connection> conn);
   static void complete(operation& op, std::error_code ec) noexcept;
@@ -66,6 +67,9 @@ class engine {
 
   // writer-thread only
   std::unique_ptr<connection> writer_;
+  std::int64_t frames_since_checkpoint_ = 0;  // WAL frames committed since the last request
+  // Set by the checkpointer after a pass: the writer copies the rest between two batches.
+  std::atomic<bool> catch_up_due_{false};
 
   // Queue of writes; the writer swaps it out whole: everything queued while the previous
   // commit was in flight becomes the next transaction.
@@ -94,6 +98,10 @@ class engine {
   std::atomic<std::uint64_t> largest_batch_{0};
   std::atomic<std::uint64_t> writer_reopens_{0};
   std::atomic<std::uint64_t> refused_busy_{0};
+  std::atomic<std::uint64_t> wal_frames_written_{0};
+  std::atomic<std::uint64_t> wal_restarts_{0};
+  std::atomic<std::uint64_t> checkpoints_{0};
+  std::int64_t page_size_ = 4096;  // set before the threads start, then read-only
 
   std::thread writer_thread_;
   std::thread checkpointer_thread_;

@@ -130,11 +130,34 @@ CREATE TABLE inbox_entries(
 CREATE INDEX inbox_by_state ON inbox_entries(state, created_at, id);
 CREATE INDEX inbox_by_beneficiary ON inbox_entries(beneficiary_key);
 )sql",
+    // Version 2: what the relay core needs (display names, backup versions, revocations seen
+    // by other processes, worker lookup by identity key).
+    R"sql(
+ALTER TABLE workers ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+-- The relay maps a participant's identity key to its account: one account per key.
+CREATE UNIQUE INDEX workers_by_identity ON workers(identity_key) WHERE identity_key <> x'';
+
+ALTER TABLE sessions ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;
+
+-- Existing backups become version 1: the next put of each must say 2.
+ALTER TABLE backups ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+
+-- Every revocation, also by another process (relaisd user ...), so that the running relaisd
+-- can poll it and close the sockets. No foreign key: the entry must outlive a removed
+-- account's sessions; purge_expired deletes old entries.
+CREATE TABLE revocations(
+  id INTEGER PRIMARY KEY,
+  token_hash BLOB NOT NULL,
+  worker_id INTEGER NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX revocations_by_time ON revocations(at);
+)sql",
 };
 
 }  // namespace
 
-std::error_code migrate(connection& c, std::string& detail) {
+std::error_code migrate(connection& c, std::string& detail, std::int64_t target) {
   std::error_code ec;
   const std::string current_text = c.query_text("PRAGMA user_version", ec);
   if (ec) {
@@ -147,7 +170,8 @@ std::error_code migrate(connection& c, std::string& detail) {
              std::to_string(schema_version);
     return core::store_errc::unsupported_schema;
   }
-  for (std::int64_t v = current; v < schema_version; ++v) {
+  if (target > schema_version) target = schema_version;
+  for (std::int64_t v = current; v < target; ++v) {
     // BEGIN IMMEDIATE: two relaisd starting at once must not both migrate.
     if ((ec = c.exec("BEGIN IMMEDIATE"))) {
       detail = c.describe_last_error();

@@ -112,13 +112,29 @@ void sqlite_store::put_backup(core::backup_blob blob, core::store_done_handler d
     if (b.lookup_id.empty()) return store_errc::invalid_argument;
     if (b.blob.size() > core::limits::max_stored_blob_bytes) return store_errc::too_large;
     std::error_code ec;
+    {
+      // Compare-and-set on the version: of two devices writing from the same version, one
+      // wins and the other gets conflict (version_conflict) and must read again.
+      auto q = b.version == 1
+                   ? db.prepare("INSERT INTO backups(lookup_id, blob, updated_at, version) "
+                                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(lookup_id) DO NOTHING",
+                                ec)
+                   : db.prepare("UPDATE backups SET blob = ?2, updated_at = ?3, version = ?4 "
+                                "WHERE lookup_id = ?1 AND version = ?4 - 1",
+                                ec);
+      if (ec) return ec;
+      q.bind_blob(1, b.lookup_id).bind_blob(2, b.blob).bind(3, b.updated_at).bind(4, b.version);
+      if ((ec = q.run())) return ec;
+    }
+    if (db.changes() > 0) return {};
+    // A retried put whose first attempt was stored (its ack lost) finds its own version and
+    // bytes: that is success, not a conflict.
     auto q = db.prepare(
-        "INSERT INTO backups(lookup_id, blob, updated_at) VALUES(?1, ?2, ?3) "
-        "ON CONFLICT(lookup_id) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at",
-        ec);
+        "SELECT 1 FROM backups WHERE lookup_id = ?1 AND version = ?2 AND blob = ?3", ec);
     if (ec) return ec;
-    q.bind_blob(1, b.lookup_id).bind_blob(2, b.blob).bind(3, b.updated_at);
-    return q.run();
+    q.bind_blob(1, b.lookup_id).bind(2, b.version).bind_blob(3, b.blob);
+    if (q.next(ec)) return {};
+    return ec ? ec : make_error_code(store_errc::conflict);
   });
 }
 
@@ -127,11 +143,15 @@ void sqlite_store::get_backup(core::bytes lookup_id, core::store_handler<core::b
       *engine_, std::move(done),
       [id = std::move(lookup_id)](connection& db, core::backup_blob& out) -> std::error_code {
         std::error_code ec;
-        auto q = db.prepare("SELECT blob, updated_at FROM backups WHERE lookup_id = ?1", ec);
+        auto q = db.prepare(
+            "SELECT blob, version, updated_at FROM backups WHERE lookup_id = ?1", ec);
         if (ec) return ec;
         q.bind_blob(1, id);
         if (!q.next(ec)) return ec ? ec : make_error_code(store_errc::not_found);
-        out = {id, q.blob(0), q.int64(1)};
+        out.lookup_id = id;
+        out.blob = q.blob(0);
+        out.version = q.int64(1);
+        out.updated_at = q.int64(2);
         return {};
       });
 }

@@ -216,13 +216,21 @@ void sqlite_store::append_message(core::append_request request,
         }
         {
           // The seq is allocated inside the same transaction as the insert: a rolled-back
-          // batch leaves no gap.
+          // batch leaves no gap. An ended conversation takes no new message.
           auto q = db.prepare(
-              "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+              "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 AND ended_at = 0 "
+              "RETURNING last_seq",
               ec);
           if (ec) return ec;
           q.bind(1, r.conversation);
-          if (!q.next(ec)) return ec ? ec : make_error_code(store_errc::not_found);
+          if (!q.next(ec)) {
+            if (ec) return ec;
+            auto exists = db.prepare("SELECT 1 FROM conversations WHERE id = ?1", ec);
+            if (ec) return ec;
+            exists.bind(1, r.conversation);
+            if (exists.next(ec)) return store_errc::conflict;
+            return ec ? ec : make_error_code(store_errc::not_found);
+          }
           out = {q.int64(0), false};
           while (q.next(ec)) {
           }

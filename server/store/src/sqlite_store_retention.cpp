@@ -36,7 +36,7 @@ std::error_code count_rows(connection& db, const char* sql, const core::bytes& k
 
 bool any(const core::purge_result& r) {
   return r.conversations + r.messages + r.queue_entries + r.inbox_entries + r.sessions +
-             r.prekeys + r.backups >
+             r.prekeys + r.backups + r.revocations >
          0;
 }
 
@@ -54,7 +54,8 @@ void sqlite_store::purge_expired(core::purge_request request,
                                {"messages", r.messages},
                                {"queue_entries", r.queue_entries},
                                {"inbox_entries", r.inbox_entries},
-                               {"sessions", r.sessions}});
+                               {"sessions", r.sessions},
+                               {"revocations", r.revocations}});
     // Deleted rows were zeroed in the database pages (secure_delete); the older copies in
     // the WAL go with a truncating checkpoint.
     self->checkpoint_truncate([done, r](std::error_code cec) { done(cec, r); });
@@ -86,6 +87,12 @@ void sqlite_store::purge_expired(core::purge_request request,
           if ((ec = delete_rows(db, "DELETE FROM inbox_entries WHERE state = 2 AND updated_at < ?1",
                                 [&](detail::query& q) { q.bind(1, p.inbox_answered_before); },
                                 r.inbox_entries)))
+            return ec;
+        }
+        if (p.revocations_before > 0) {
+          if ((ec = delete_rows(db, "DELETE FROM revocations WHERE at < ?1",
+                                [&](detail::query& q) { q.bind(1, p.revocations_before); },
+                                r.revocations)))
             return ec;
         }
         if (p.sessions_expired_before > 0) {

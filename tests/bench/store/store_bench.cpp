@@ -34,6 +34,7 @@ struct run_result {
   double seconds = 0;
   std::vector<double> ack_us;
   relais::store::store_stats stats;
+  std::uintmax_t wal_bytes_at_end = 0;
 };
 
 /// Appends `total` messages with `appenders` closed-loop appenders, one conversation each.
@@ -47,6 +48,13 @@ run_result run(sync_mode mode, int appenders, int total) {
     o.path = dir + "/bench.db";
     o.synchronous = mode;
     o.allow_unsafe_durability = mode != sync_mode::full;
+    // Tuning knobs for experiments; the defaults are what relaisd uses.
+    if (const char* env = std::getenv("RELAIS_BENCH_PAGE_SIZE"))
+      o.page_size = static_cast<std::size_t>(std::atol(env));
+    if (const char* env = std::getenv("RELAIS_BENCH_CHECKPOINT_BYTES"))
+      o.checkpoint_wal_bytes = std::atoll(env);
+    if (const char* env = std::getenv("RELAIS_BENCH_CACHE_BYTES"))
+      o.writer_cache_bytes = std::atoll(env);
     relais::store::open_error error;
     auto store = sqlite_store::open(o, error);
     if (!store) {
@@ -93,6 +101,9 @@ run_result run(sync_mode mode, int appenders, int total) {
     result.stats = store->stats();
     result.stats.commits -= setup.commits;
     result.stats.writes_committed -= setup.writes_committed;
+    result.stats.wal_frames_written -= setup.wal_frames_written;
+    std::error_code size_ec;
+    result.wal_bytes_at_end = std::filesystem::file_size(o.path + "-wal", size_ec);
     if (failed.load() != 0) std::fprintf(stderr, "%d appends failed\n", failed.load());
   }
   std::filesystem::remove_all(dir);
@@ -127,6 +138,11 @@ void append_bench(benchmark::State& state) {
   state.counters["commits"] = static_cast<double>(r.stats.commits);
   state.counters["avg_batch"] =
       static_cast<double>(r.stats.writes_committed) / static_cast<double>(std::max<std::uint64_t>(r.stats.commits, 1));
+  state.counters["wal_bytes_per_append"] =
+      static_cast<double>(r.stats.wal_frames_written * (r.stats.page_size + 24)) / total;
+  state.counters["checkpoints"] = static_cast<double>(r.stats.checkpoints);
+  state.counters["wal_restarts"] = static_cast<double>(r.stats.wal_restarts);
+  state.counters["wal_mib_at_end"] = static_cast<double>(r.wal_bytes_at_end) / (1024.0 * 1024.0);
   state.SetLabel(mode == sync_mode::full ? "synchronous=FULL (durable)" : "synchronous=OFF (ceiling)");
 }
 

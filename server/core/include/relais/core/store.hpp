@@ -38,9 +38,11 @@ class message_store {
 
   /// Creates a conversation with its first participants; yields its id.
   virtual void create_conversation(new_conversation c, store_handler<conversation_id> done) = 0;
-  /// The conversation with its participants and cursors; not_found if absent.
+  /// The conversation with its participants and cursors; not_found if absent. A primary-key
+  /// read plus the participants of that one conversation.
   virtual void get_conversation(conversation_id id, store_handler<conversation> done) = 0;
-  /// Conversations the identity key participates in (has not left), ended ones if asked.
+  /// Conversations the identity key participates in (has not left), ended ones if asked,
+  /// each with all its participants and their cursors, by id.
   virtual void list_conversations(bytes identity_key, bool include_ended,
                                   store_handler<std::vector<conversation>> done) = 0;
   /// Adds a participant (a transfer's new worker); already_exists if present.
@@ -52,8 +54,9 @@ class message_store {
   virtual void end_conversation(conversation_id id, unix_ms at, store_done_handler done) = 0;
 
   /// Appends a message durably and assigns its seq; idempotent by (conversation, client
-  /// message id): a repeat yields the original seq with duplicate = true. not_found if the
-  /// conversation does not exist. The handler runs after the group commit's fsync.
+  /// message id): a repeat yields the original seq with duplicate = true, even after the
+  /// conversation ended. not_found if the conversation does not exist, conflict (nothing
+  /// stored) if it has ended. The handler runs after the group commit's fsync.
   virtual void append_message(append_request request, store_handler<append_result> done) = 0;
   /// A page of messages after a seq, in order.
   virtual void read_messages(message_page_query query,
@@ -83,9 +86,11 @@ class key_store {
   /// How many one-time prekeys an identity has left.
   virtual void count_one_time_prekeys(bytes identity_key, store_handler<std::int64_t> done) = 0;
 
-  /// Stores or replaces a backup blob by its lookup id.
+  /// Stores a backup blob by its lookup id if its version follows the stored one: version 1
+  /// creates (none may exist), version n replaces version n - 1; anything else is conflict.
+  /// Putting the stored version again with the same blob succeeds (a retried request).
   virtual void put_backup(backup_blob blob, store_done_handler done) = 0;
-  /// The backup stored under a lookup id; not_found if none.
+  /// The backup stored under a lookup id, with its version; not_found if none.
   virtual void get_backup(bytes lookup_id, store_handler<backup_blob> done) = 0;
   /// Deletes a backup; not_found if none.
   virtual void delete_backup(bytes lookup_id, store_done_handler done) = 0;
@@ -100,6 +105,8 @@ class account_store {
   virtual void create_worker(worker_account account, store_handler<worker_id> done) = 0;
   virtual void get_worker(worker_id id, store_handler<worker_account> done) = 0;
   virtual void find_worker(std::string username, store_handler<worker_account> done) = 0;
+  /// The account whose published identity key is `identity_key`; not_found if none.
+  virtual void find_worker_by_identity(bytes identity_key, store_handler<worker_account> done) = 0;
   virtual void list_workers(store_handler<std::vector<worker_account>> done) = 0;
   virtual void update_worker(worker_update update, store_done_handler done) = 0;
   /// Counts a failed login; sets locked_until; yields the new consecutive failure count.
@@ -111,6 +118,9 @@ class account_store {
   virtual void consume_totp_step(worker_id id, std::int64_t step, store_done_handler done) = 0;
   /// Deletes the account with its sessions, shift state, bundle and one-time prekeys;
   /// conversations keep their history (owned by the beneficiary) without the account link.
+  /// Its live sessions are logged as revoked at `at` (list_revoked_since).
+  virtual void remove_worker(worker_id id, unix_ms at, store_done_handler done) = 0;
+  /// As above, stamped with the store's system clock (prefer passing `at`).
   virtual void remove_worker(worker_id id, store_done_handler done) = 0;
 
   /// Stores a session; replaces the worker's session on the same device and yields the
@@ -119,9 +129,22 @@ class account_store {
   /// The session by token hash; not_found if absent (revoked and expired ones are returned,
   /// flagged, for core to refuse).
   virtual void find_session(bytes token_hash, store_handler<worker_session> done) = 0;
+  /// Revokes a session at `at` and logs it; not_found if absent. Revoking again keeps the
+  /// first time.
+  virtual void revoke_session(bytes token_hash, unix_ms at, store_done_handler done) = 0;
+  /// As above, stamped with the store's system clock (prefer passing `at`).
   virtual void revoke_session(bytes token_hash, store_done_handler done) = 0;
-  /// Revokes every session of a worker; yields their token hashes.
+  /// Revokes every live session of a worker at `at`; yields their token hashes.
+  virtual void revoke_worker_sessions(worker_id id, unix_ms at,
+                                      store_handler<std::vector<bytes>> done) = 0;
+  /// As above, stamped with the store's system clock (prefer passing `at`).
   virtual void revoke_worker_sessions(worker_id id, store_handler<std::vector<bytes>> done) = 0;
+  /// Revocations logged with at > since, by at, whoever made them (another process such as
+  /// `relaisd user disable` included): relaisd polls it to close the revoked sessions'
+  /// sockets. At most limits::max_revocations_per_read rows, plus any further rows sharing
+  /// the last row's `at`, so that polling again from the last `at` misses nothing. An index
+  /// range read. Entries stay until purge_expired's revocations_before passes them.
+  virtual void list_revoked_since(unix_ms since, store_handler<std::vector<revocation>> done) = 0;
 };
 
 /// The permanence: queue, shift states and the closed-hours inbox.

@@ -19,4 +19,8 @@ inline constexpr std::size_t max_stored_blob_bytes = 4 * 1024 * 1024;
 /// Most one-time prekeys accepted in one upload (keys): a client tops up in batches of 100.
 inline constexpr std::size_t max_one_time_prekeys_per_upload = 1000;
 
+/// Most revocations one list_revoked_since returns before the rows sharing the last time
+/// (rows). relaisd polls once a second; a burst larger than this is read over a few polls.
+inline constexpr std::size_t max_revocations_per_read = 1000;
+
 }  // namespace relais::core::limits

@@ -136,6 +136,7 @@ struct claimed_bundle {
 struct backup_blob {
   bytes lookup_id;
   bytes blob;
+  std::int64_t version = 0;          ///< 1 creates; n replaces version n-1 (else conflict)
   unix_ms updated_at = 0;
 };
 
@@ -145,6 +146,7 @@ struct backup_blob {
 struct worker_account {
   worker_id id = 0;
   std::string username;
+  std::string display_name;          ///< shown to beneficiaries (auth.ok, conversation.opened)
   std::string password_hash;         ///< Argon2id encoded string (crypto_pwhash_str)
   bytes totp_secret;                 ///< empty until enrolled
   std::int64_t totp_last_step = 0;   ///< last accepted TOTP time step: each code usable once
@@ -158,6 +160,7 @@ struct worker_account {
 /// Fields of a worker account to change; empty optionals are left as they are.
 struct worker_update {
   worker_id id = 0;
+  std::optional<std::string> display_name;
   std::optional<std::string> password_hash;
   std::optional<bytes> totp_secret;
   std::optional<bytes> identity_key;
@@ -172,6 +175,15 @@ struct worker_session {
   unix_ms created_at = 0;
   unix_ms expires_at = 0;
   bool revoked = false;
+  unix_ms revoked_at = 0;            ///< when it was revoked; 0 while valid
+};
+
+/// A session ended by a revocation (logout, admin command, account removal, replacement by a
+/// new login on the same device), as logged for the processes that must close its sockets.
+struct revocation {
+  bytes token_hash;
+  worker_id worker = 0;
+  unix_ms at = 0;                    ///< when it was revoked
 };
 
 // ---------------------------------------------------------------- permanence
@@ -249,7 +261,8 @@ struct purge_request {
   unix_ms conversations_ended_before = 0; ///< conversations ended before this are deleted
   unix_ms queue_entries_before = 0;       ///< finished queue entries updated before this
   unix_ms inbox_answered_before = 0;      ///< answered inbox entries updated before this
-  unix_ms sessions_expired_before = 0;    ///< expired or revoked sessions
+  unix_ms sessions_expired_before = 0;    ///< sessions that expired before this
+  unix_ms revocations_before = 0;         ///< revocation log entries older than this (0: keep)
 };
 
 /// How many rows a purge or an erasure removed (for the log line, never the content).
@@ -261,6 +274,7 @@ struct purge_result {
   std::int64_t sessions = 0;
   std::int64_t prekeys = 0;
   std::int64_t backups = 0;
+  std::int64_t revocations = 0;
 };
 
 /// A beneficiary's erasure request (GDPR): everything tied to the identity key, plus the
