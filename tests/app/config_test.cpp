@@ -152,10 +152,29 @@ TEST_F(Config, ProtocolLimits) {
   config c;
   std::string error;
   ASSERT_TRUE(load_config(write("[limits]\nauth_timeout_seconds = 3\nmax_errors_per_minute = 5\n"), {}, c, error));
-  auto l = to_connection_limits(c);
+  auto l = to_relay_settings(c);
   EXPECT_EQ(l.auth_timeout, std::chrono::seconds(3));
   EXPECT_EQ(l.max_errors_per_minute, 5);
   EXPECT_FALSE(load_config(write("[limits]\nauth_timeout_seconds = 0\n"), {}, c, error));
+}
+
+TEST_F(Config, AuthAndOrganisation) {
+  config c;
+  std::string error;
+  ASSERT_TRUE(load_config(write("[auth]\ntotp_required = false\nsession_days = 7\nmax_failed_logins = 3\n"
+                                "lockout_minutes = 2\n[org]\npublic_key = \"0H7F8Yc7ziC66hP3eGOlLpXDqr8794LmVALQyLSJ4BM\"\n"),
+                          {}, c, error))
+      << error;
+  auto s = to_relay_settings(c);
+  EXPECT_FALSE(s.totp_required);
+  EXPECT_EQ(s.session_lifetime, std::chrono::hours(24 * 7));
+  EXPECT_EQ(s.max_failed_logins, 3);
+  EXPECT_EQ(s.lockout, std::chrono::minutes(2));
+  ASSERT_TRUE(s.org_public_key.has_value());
+  EXPECT_EQ((*s.org_public_key)[0], 0xD0);
+  EXPECT_NE(load_error("[org]\npublic_key = \"short\"\n").find("[org] public_key"), std::string::npos);
+  EXPECT_NE(load_error("[auth]\nsession_days = 0\n").find("[auth] session_days"), std::string::npos);
+  EXPECT_TRUE(to_relay_settings(config{}).totp_required);  // required by default
 }
 
 TEST_F(Config, NonDurableStoreNeedsTheExplicitUnsafeFlag) {

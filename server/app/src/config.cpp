@@ -7,6 +7,7 @@
 #include <set>
 
 #include "relais/log/log.hpp"
+#include "relais/protocol/base64url.hpp"
 
 namespace relais::app {
 namespace {
@@ -22,7 +23,11 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
       {"limits",
        {"max_message_bytes", "max_http_header_bytes", "outbound_queue_bytes", "outbound_queue_messages",
         "tls_handshake_timeout_seconds", "http_idle_timeout_seconds", "ws_idle_timeout_seconds",
-        "shutdown_timeout_seconds", "auth_timeout_seconds", "max_errors_per_minute"}},
+        "shutdown_timeout_seconds", "auth_timeout_seconds", "max_errors_per_minute", "messages_per_second",
+        "messages_burst", "logins_per_minute_per_address", "queue_joins_per_minute_per_address",
+        "backup_gets_per_minute_per_address", "authentications_per_minute_per_address"}},
+      {"auth", {"totp_required", "session_days", "max_failed_logins", "lockout_minutes", "totp_issuer"}},
+      {"org", {"public_key"}},
       {"log", {"level"}},
       {"store", {"path", "synchronous", "allow_unsafe_durability"}},
   };
@@ -209,6 +214,32 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
       r.integer("shutdown_timeout_seconds", c.shutdown_timeout_seconds, 1, 300);
       r.integer("auth_timeout_seconds", c.auth_timeout_seconds, 1, 300);
       r.integer("max_errors_per_minute", c.max_errors_per_minute, 1, 10'000);
+      r.integer("messages_per_second", c.messages_per_second, 1, 100'000);
+      r.integer("messages_burst", c.messages_burst, 1, 100'000);
+      r.integer("logins_per_minute_per_address", c.logins_per_minute_per_address, 1, 100'000);
+      r.integer("queue_joins_per_minute_per_address", c.queue_joins_per_minute_per_address, 1, 100'000);
+      r.integer("backup_gets_per_minute_per_address", c.backup_gets_per_minute_per_address, 1, 100'000);
+      r.integer("authentications_per_minute_per_address", c.authentications_per_minute_per_address, 1, 1'000'000);
+    }
+    {
+      reader r(file, "auth", root["auth"].as_table(), error);
+      r.boolean("totp_required", c.totp_required);
+      r.integer("session_days", c.session_days, 1, 365);
+      r.integer("max_failed_logins", c.max_failed_logins, 1, 100);
+      r.integer("lockout_minutes", c.lockout_minutes, 1, 24 * 60);
+      r.string("totp_issuer", c.totp_issuer);
+      if (error.empty() && (c.totp_issuer.empty() || c.totp_issuer.size() > 64)) {
+        r.fail("totp_issuer", "must be 1 to 64 bytes");
+      }
+    }
+    {
+      reader r(file, "org", root["org"].as_table(), error);
+      r.string("public_key", c.org_public_key);
+      if (error.empty() && !c.org_public_key.empty()) {
+        std::error_code ec;
+        auto key = protocol::encoded_bytes::from_text(c.org_public_key, ec);
+        if (ec || key.size() != 32) r.fail("public_key", "must be the organisation's Ed25519 public key, 43 base64url characters");
+      }
     }
     {
       reader r(file, "log", root["log"].as_table(), error);
@@ -249,11 +280,24 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
   return true;
 }
 
-core::connection_limits to_connection_limits(const config& c) {
-  core::connection_limits l;
-  l.auth_timeout = std::chrono::seconds(c.auth_timeout_seconds);
-  l.max_errors_per_minute = c.max_errors_per_minute;
-  return l;
+core::relay_settings to_relay_settings(const config& c) {
+  core::relay_settings s;
+  s.auth_timeout = std::chrono::seconds(c.auth_timeout_seconds);
+  s.max_errors_per_minute = c.max_errors_per_minute;
+  s.messages_per_second = c.messages_per_second;
+  s.messages_burst = c.messages_burst;
+  s.totp_required = c.totp_required;
+  s.session_lifetime = std::chrono::hours(24) * c.session_days;
+  s.max_failed_logins = static_cast<int>(c.max_failed_logins);
+  s.lockout = std::chrono::minutes(c.lockout_minutes);
+  s.totp_issuer = c.totp_issuer;
+  if (!c.org_public_key.empty()) {
+    std::error_code ec;
+    auto encoded = protocol::encoded_bytes::from_text(c.org_public_key, ec);
+    std::array<std::uint8_t, 32> key{};
+    if (!ec && !encoded.decode_into(key)) s.org_public_key = key;
+  }
+  return s;
 }
 
 net::server_options to_server_options(const config& c) {

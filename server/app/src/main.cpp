@@ -10,6 +10,7 @@
 #include "relais/app/data_dir.hpp"
 #include "relais/app/handler.hpp"
 #include "relais/app/user_command.hpp"
+#include "relais/auth/credentials.hpp"
 #include "relais/log/log.hpp"
 #include "relais/net/server.hpp"
 #include "relais/net/tls_setup.hpp"
@@ -112,7 +113,16 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   auto store = open_store(cfg);
   if (!store) return 2;
 
-  net::server server(app::to_server_options(cfg), app::make_handler_factory(app::to_connection_limits(cfg)));
+  // Argon2id verifications run on their own small pool, never on a session's strand.
+  auth::credentials credentials;
+  app::address_rates rates;
+  rates.logins_per_minute = cfg.logins_per_minute_per_address;
+  rates.queue_joins_per_minute = cfg.queue_joins_per_minute_per_address;
+  rates.backup_gets_per_minute = cfg.backup_gets_per_minute_per_address;
+  rates.authentications_per_minute = cfg.authentications_per_minute_per_address;
+  app::relay_runtime relay(*store, credentials, app::to_relay_settings(cfg), rates);
+  relay.start_revocation_watch();
+  net::server server(app::to_server_options(cfg), relay.handler_factory());
   if (!server.start(error)) return fail_startup(error);
   server.run();
   server.set_ready(true);  // /readyz: the store is open and the port is listening

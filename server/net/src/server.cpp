@@ -149,6 +149,20 @@ class ws_session final : public connection, public ws_peer {
       });
     });
   }
+  void post(std::function<void()> fn) override {
+    asio::post(ws_.get_executor(), [self = self_ptr(), fn = std::move(fn)] {
+      if (!self->closing_ && self->handler_) fn();
+    });
+  }
+  void when_drained(std::function<void()> fn) override {
+    // Posted like send(): frames the handler sent just before are queued first (a strand
+    // runs its handlers in order), so "drained" means drained of those too.
+    asio::post(ws_.get_executor(), [self = self_ptr(), fn = std::move(fn)]() mutable {
+      if (self->closing_) return;
+      self->drained_ = std::move(fn);
+      if (self->queue_.empty()) self->notify_drained();
+    });
+  }
   std::uint64_t id() const noexcept override { return id_; }
   asio::any_io_executor executor() { return ws_.get_executor(); }
   void shutdown() override { close(close_code::going_away, "server shutting down"); }
@@ -157,6 +171,13 @@ class ws_session final : public connection, public ws_peer {
   std::shared_ptr<ws_session> self_ptr() { return std::static_pointer_cast<ws_session>(shared_from_this()); }
 
   void enqueue(std::shared_ptr<const std::string> frame);
+  void notify_drained() {
+    if (!drained_) return;
+    asio::post(ws_.get_executor(), [self = self_ptr(), fn = std::move(drained_)] {
+      if (!self->closing_ && self->handler_) fn();
+    });
+    drained_ = nullptr;
+  }
   void request_close(std::uint16_t code, std::string reason, bool discard_queue = false);
   asio::awaitable<void> reader();
   asio::awaitable<void> writer();
@@ -173,6 +194,7 @@ class ws_session final : public connection, public ws_peer {
   asio::steady_timer close_deadline_;  // bounds a close that a non-reading peer would stall
   asio::steady_timer handler_timer_;   // the handler's one timer (auth timeout...)
   std::unique_ptr<ws_handler> handler_;
+  std::function<void()> drained_;      // when_drained's waiter
   bool closing_ = false;
   bool reader_done_ = false;
   std::optional<websocket::close_reason> close_reason_;
@@ -277,6 +299,7 @@ asio::awaitable<void> ws_session::reader() {
   signal_.cancel();
   close_deadline_.cancel();
   handler_timer_.cancel();
+  drained_ = nullptr;
   if (handler_) {
     handler_->on_closed();
     handler_.reset();
@@ -303,6 +326,7 @@ asio::awaitable<void> ws_session::writer() {
       queued_bytes_ -= frame->size();
       queue_.pop_front();
     }
+    if (queue_.empty()) notify_drained();
   }
   if (close_reason_ && !reader_done_ && ws_.is_open()) {
     auto [ec] = co_await ws_.async_close(*close_reason_, use_tuple);

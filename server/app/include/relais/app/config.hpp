@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "relais/core/connection.hpp"
+#include "relais/core/relay.hpp"
 #include "relais/net/server.hpp"
 
 namespace relais::app {
@@ -37,6 +37,20 @@ struct config {
   unsigned shutdown_timeout_seconds = 5;
   unsigned auth_timeout_seconds = 10;
   unsigned max_errors_per_minute = 20;
+  unsigned messages_per_second = 20;          // conversation.send and receipts, per connection
+  unsigned messages_burst = 100;
+  unsigned logins_per_minute_per_address = 20;
+  unsigned queue_joins_per_minute_per_address = 30;
+  unsigned backup_gets_per_minute_per_address = 20;
+  unsigned authentications_per_minute_per_address = 600;
+  // [auth]
+  bool totp_required = true;
+  unsigned session_days = 30;
+  unsigned max_failed_logins = 5;
+  unsigned lockout_minutes = 15;
+  std::string totp_issuer = "Relais";
+  // [org]
+  std::string org_public_key;  // base64url Ed25519 public key; empty: worker keys are refused
   // [log]
   std::string log_level = "info";
   // [store]
@@ -63,8 +77,8 @@ struct overrides {
 [[nodiscard]] bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port,
                                 std::string& error);
 
-/// The protocol limits of each connection.
-[[nodiscard]] core::connection_limits to_connection_limits(const config& c);
+/// The relay's settings (limits, authentication, organisation key) for this configuration.
+[[nodiscard]] core::relay_settings to_relay_settings(const config& c);
 
 /// The network options for this configuration (TLS files must already be resolved).
 [[nodiscard]] net::server_options to_server_options(const config& c);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace relais::core {
 
@@ -16,6 +17,8 @@ class clock {
   [[nodiscard]] virtual time_point now() const = 0;
   /// Wall-clock now in seconds since the Unix epoch, for schedules and certificate validity.
   [[nodiscard]] virtual std::int64_t unix_seconds() const = 0;
+  /// Wall-clock now in milliseconds since the Unix epoch, for stored times (sent_at...).
+  [[nodiscard]] virtual std::int64_t unix_ms() const { return unix_seconds() * 1000; }
 };
 
 /// A clock that moves only when told to; for tests.
@@ -25,6 +28,9 @@ class manual_clock final : public clock {
   [[nodiscard]] time_point now() const override { return time_point{} + elapsed_; }
   [[nodiscard]] std::int64_t unix_seconds() const override {
     return unix_start_ + std::chrono::duration_cast<std::chrono::seconds>(elapsed_).count();
+  }
+  [[nodiscard]] std::int64_t unix_ms() const override {
+    return unix_start_ * 1000 + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed_).count();
   }
   void advance(duration d) { elapsed_ += d; }
 

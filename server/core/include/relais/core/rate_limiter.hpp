@@ -18,6 +18,9 @@ class rate_limiter {
   /// Tokens available at `now` (for tests and metrics).
   [[nodiscard]] double available(time_point now) noexcept;
 
+  /// The bucket's size: available() == burst() means idle (nothing taken recently).
+  [[nodiscard]] double burst() const noexcept { return burst_; }
+
  private:
   void refill(time_point now) noexcept;
 

@@ -64,6 +64,13 @@ class ws_peer {
   virtual void close(std::uint16_t code, std::string reason) = 0;
   /// Arms (or re-arms) the connection's one timer; the handler's on_timer() runs when it fires.
   virtual void set_timer(std::chrono::milliseconds after) = 0;
+  /// Runs `fn` on the connection's strand, unless the connection is closing or gone by then
+  /// (store completions and other sessions reach the handler this way).
+  virtual void post(std::function<void()> fn) = 0;
+  /// Runs `fn` on the strand once the outgoing queue is empty, counting the frames sent
+  /// before this call. One waiter at a time: a second call replaces the first. Never runs if
+  /// the connection closes first.
+  virtual void when_drained(std::function<void()> fn) = 0;
   [[nodiscard]] virtual std::uint64_t id() const noexcept = 0;
 };
 
