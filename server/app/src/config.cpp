@@ -29,7 +29,9 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
       {"auth", {"totp_required", "session_days", "max_failed_logins", "lockout_minutes", "totp_issuer"}},
       {"org", {"public_key"}},
       {"log", {"level"}},
-      {"store", {"path", "synchronous", "allow_unsafe_durability"}},
+      {"store",
+       {"path", "synchronous", "allow_unsafe_durability", "retention_days", "purge_interval_minutes",
+        "max_queued_writes", "max_queued_reads", "reader_threads", "busy_timeout_ms", "quick_check_on_open"}},
   };
   return keys;
 }
@@ -251,6 +253,13 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
       r.path("path", c.store_path);
       r.string("synchronous", c.store_synchronous);
       r.boolean("allow_unsafe_durability", c.allow_unsafe_durability);
+      r.integer("retention_days", c.retention_days, 1, 3650);
+      r.integer("purge_interval_minutes", c.purge_interval_minutes, 1, 1440);
+      r.integer("max_queued_writes", c.store_max_queued_writes, 1, 1'000'000);
+      r.integer("max_queued_reads", c.store_max_queued_reads, 1, 1'000'000);
+      r.integer("reader_threads", c.store_reader_threads, 1, 64);
+      r.integer("busy_timeout_ms", c.store_busy_timeout_ms, 0, 600'000);
+      r.boolean("quick_check_on_open", c.store_quick_check_on_open);
       if (error.empty() && c.store_synchronous != "full" && c.store_synchronous != "normal" &&
           c.store_synchronous != "off") {
         r.fail("synchronous", "must be full, normal or off");

@@ -57,6 +57,13 @@ struct config {
   std::filesystem::path store_path;  // empty: <data_dir>/relais.db
   std::string store_synchronous = "full";
   bool allow_unsafe_durability = false;
+  unsigned retention_days = 365;               // conversations ended longer ago are purged
+  unsigned purge_interval_minutes = 60;
+  std::size_t store_max_queued_writes = 16384;  // sqlite_options::max_queued_writes
+  std::size_t store_max_queued_reads = 16384;
+  std::size_t store_reader_threads = 2;
+  unsigned store_busy_timeout_ms = 5000;
+  bool store_quick_check_on_open = true;
 };
 
 /// Values given on the command line; each replaces the file's value when present.
