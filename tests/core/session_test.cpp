@@ -414,6 +414,48 @@ TEST_F(Session, AnEnrolledWorkerNeedsAFreshCodeEachLogin) {
   EXPECT_EQ(get_worker(id).failed_logins, 1);
 }
 
+TEST_F(Session, BackupFetchesBeyondTheAddressLimitAreRefused) {
+  guard_.refuse = address_action::backup_get;
+  auto [s, p] = make_session();
+  hello(*s, *p, "beneficiary");
+  std::array<std::uint8_t, 32> lookup{};
+  frame(*s, {{"type", "backup.get"}, {"rid", "g"}, {"kind", "resume"},
+             {"lookup", pr::encoded_bytes::from_bytes(lookup).text()}});
+  auto e = p->next();
+  EXPECT_EQ(e.value("name", ""), "rate_limited");
+  EXPECT_EQ(e.value("retry_after_ms", 0), 2000);
+}
+
+TEST_F(Session, AFloodOfMessagesIsRateLimitedAndNothingIsStored) {
+  settings_.messages_per_second = 1;
+  settings_.messages_burst = 2;
+  auto [s, p] = make_session();
+  auto welcome = hello(*s, *p, "beneficiary");
+  auto id = crypto::identity_key_pair::generate(random_);
+  std::error_code ec;
+  auto input = pr::beneficiary_auth_signing_input(
+      pr::encoded_bytes::from_text(welcome["challenge"].get<std::string>(), ec), ec);
+  frame(*s, {{"type", "auth.beneficiary"}, {"rid", "a"},
+             {"identity_key", pr::encoded_bytes::from_bytes(id.public_key_bytes()).text()},
+             {"signature", pr::encoded_bytes::from_bytes(id.sign(input)).text()}});
+  ASSERT_EQ(p->next().value("type", ""), "auth.ok");
+  json send = {{"type", "conversation.send"}, {"rid", "m"}, {"conversation_id", 1},
+               {"client_msg_id", "0123456789abcdef"}, {"ciphertext", "AAAA"}};
+  // Two within the burst reach the conversation check (none exists); the third is refused
+  // before anything else.
+  frame(*s, send);
+  EXPECT_EQ(p->next().value("name", ""), "conversation_not_found");
+  frame(*s, send);
+  EXPECT_EQ(p->next().value("name", ""), "conversation_not_found");
+  frame(*s, send);
+  auto e = p->next();
+  EXPECT_EQ(e.value("name", ""), "rate_limited");
+  EXPECT_GT(e.value("retry_after_ms", 0), 0);
+  clock_.advance(1s);
+  frame(*s, send);
+  EXPECT_EQ(p->next().value("name", ""), "conversation_not_found");
+}
+
 TEST_F(Session, PermanenceMessagesOfIssueSevenAreAnsweredNotDropped) {
   auto [s, p] = make_session();
   hello(*s, *p, "beneficiary");

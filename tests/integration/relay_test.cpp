@@ -578,6 +578,39 @@ TEST_F(Relay, LogoutClosesTheSessionAndTheTokenStopsWorking) {
             "invalid_token");
 }
 
+TEST_F(Relay, AResumeCodeBackupBringsTheSameIdentityBackOnANewDevice) {
+  start();
+  auto id = crypto::identity_key_pair::generate(rng());
+  std::array<std::uint8_t, 32> lookup{};
+  rng().fill(lookup);
+  const std::string blob = "opaque encrypted backup of the identity and history";
+  {
+    auto b = beneficiary(id);
+    json put = {{"type", "backup.put"}, {"rid", "b"}, {"kind", "resume"}, {"lookup", b64(lookup)},
+                {"blob", b64(blob)}, {"version", 1}};
+    EXPECT_EQ(b->call(put, "ok")["type"], "ok");
+    // Version 1 again with other bytes: someone else's write would be lost: refused.
+    put["blob"] = b64(std::string("another device's backup"));
+    EXPECT_EQ(b->call(put, "error").value("name", ""), "version_conflict");
+    put["version"] = 2;
+    put["blob"] = b64(blob + " v2");
+    EXPECT_EQ(b->call(put, "ok")["type"], "ok");
+  }
+  // A new device has only the resume code: it fetches the backup before authenticating...
+  auto fresh = connect("beneficiary");
+  auto got = fresh->call({{"type", "backup.get"}, {"rid", "g"}, {"kind", "resume"}, {"lookup", b64(lookup)}}, "backup.blob");
+  EXPECT_EQ(unb64(got["blob"]), blob + " v2");
+  EXPECT_EQ(got.value("version", 0), 2);
+  std::array<std::uint8_t, 32> unknown{};
+  EXPECT_EQ(fresh->call({{"type", "backup.get"}, {"rid", "g"}, {"kind", "resume"}, {"lookup", b64(unknown)}}, "error")
+                .value("name", ""),
+            "backup_not_found");
+  // ...then, with the identity restored from it, is the same beneficiary again.
+  auto again = beneficiary(id);
+  again->send({{"type", "sync"}, {"rid", "y"}, {"cursors", json::array()}});
+  EXPECT_EQ(again->expect("sync.done")["conversations"].size(), 0u);
+}
+
 TEST_F(Relay, AnAdminRevocationClosesTheWorkersConnectionsWithinASecond) {
   start();
   add_worker("camille", "Camille", "correct horse battery staple");
