@@ -161,7 +161,9 @@ relay_runtime::relay_runtime(core::store& store, core::credentials& credentials,
                              address_rates rates)
     : addresses_(rates), services_{store, credentials, directory_, addresses_, clock_, random_, std::move(settings)} {}
 
-relay_runtime::~relay_runtime() {
+relay_runtime::~relay_runtime() { stop_revocation_watch(); }
+
+void relay_runtime::stop_revocation_watch() {
   {
     std::lock_guard lock(watch_mutex_);
     watch_stop_ = true;

@@ -9,6 +9,7 @@
 #include "relais/app/config.hpp"
 #include "relais/app/data_dir.hpp"
 #include "relais/app/handler.hpp"
+#include "relais/app/store_maintenance.hpp"
 #include "relais/app/user_command.hpp"
 #include "relais/auth/credentials.hpp"
 #include "relais/log/log.hpp"
@@ -16,6 +17,7 @@
 #include "relais/net/tls_setup.hpp"
 #include "relais/store/sqlite_store.hpp"
 #include <future>
+#include <optional>
 
 namespace {
 
@@ -41,6 +43,11 @@ std::unique_ptr<relais::store::sqlite_store> open_store(const relais::app::confi
                   : cfg.store_synchronous == "normal" ? store::sync_mode::normal
                                                       : store::sync_mode::full;
   o.allow_unsafe_durability = cfg.allow_unsafe_durability;
+  o.max_queued_writes = cfg.store_max_queued_writes;
+  o.max_queued_reads = cfg.store_max_queued_reads;
+  o.reader_threads = cfg.store_reader_threads;
+  o.busy_timeout = std::chrono::milliseconds(cfg.store_busy_timeout_ms);
+  o.quick_check_on_open = cfg.store_quick_check_on_open;
   store::open_error err;
   auto s = store::sqlite_store::open(o, err);
   if (!s) fail_startup(err.message);
@@ -122,6 +129,13 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   rates.authentications_per_minute = cfg.authentications_per_minute_per_address;
   app::relay_runtime relay(*store, credentials, app::to_relay_settings(cfg), rates);
   relay.start_revocation_watch();
+  // The retention policy: conversations ended longer ago than retention_days go, with their
+  // messages, at start and then every purge_interval_minutes.
+  app::store_maintenance_options maintenance_options;
+  maintenance_options.retention = std::chrono::hours(24) * cfg.retention_days;
+  maintenance_options.interval = std::chrono::minutes(cfg.purge_interval_minutes);
+  std::optional<app::store_maintenance> maintenance;
+  maintenance.emplace(*store, maintenance_options);
   net::server server(app::to_server_options(cfg), relay.handler_factory());
   if (!server.start(error)) return fail_startup(error);
   server.run();
@@ -152,6 +166,10 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   server.set_ready(false);
   server.stop();
   server.wait();
+  // Everything that calls the store stops before it closes; the relay itself stays until the
+  // server (and the sessions it may still hold) is gone.
+  maintenance.reset();
+  relay.stop_revocation_watch();
   store.reset();  // commits what is queued and closes the database
   log::info("stopped");
   return 0;

@@ -90,6 +90,8 @@ class relay_runtime {
   /// process such as `relaisd user disable` included) and closes their connections with 4003,
   /// so that a revocation takes effect within about `interval`.
   void start_revocation_watch(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+  /// Stops the watch (before the store closes); idempotent.
+  void stop_revocation_watch();
 
   /// The handler factory for net::server; the runtime must outlive the server.
   [[nodiscard]] net::ws_handler_factory handler_factory();
