@@ -180,7 +180,9 @@ void relay_runtime::start_revocation_watch(std::chrono::milliseconds interval) {
       lock.unlock();
       std::promise<std::vector<core::revocation>> got;
       auto future = got.get_future();
-      services_.store.list_revoked_since(since, [&got](std::error_code ec, std::vector<core::revocation> rows) {
+      // From a little before the last one seen: another process may commit a revocation
+      // stamped a moment earlier than one already read. Seeing one twice is harmless.
+      services_.store.list_revoked_since(since - 2000, [&got](std::error_code ec, std::vector<core::revocation> rows) {
         got.set_value(ec ? std::vector<core::revocation>{} : std::move(rows));
       });
       for (const auto& r : future.get()) {
