@@ -54,7 +54,7 @@ const char* const chat_help =
     "Output: one JSON object per line, {\"event\": NAME, ...}: connected, authenticated, identity,\n"
     "keys_published, keys_low, shift, queued, queue, assigned, opened, secured (bundle and certificate\n"
     "verified: worker_name, safety_number), held, sent, ack, message (conversation_id, seq, sender, text,\n"
-    "sent_at), resent, duplicate, undecryptable, untrusted, delivered, read, typing, ended, synced, status, permanence,\n"
+    "sent_at), resent, queued_send (behind sends the server paced), duplicate, undecryptable, untrusted, delivered, read, typing, ended, synced, status, permanence,\n"
     "frame (anything else), error (code, name, request), closed (code).\n"
     "Each message is shown once: the state folder remembers the seqs shown and is written before the\n"
     "event is printed; the receipts conversation.delivered/read are sent automatically.\n"
@@ -76,6 +76,8 @@ constexpr std::size_t max_message_bytes = 45823;
 constexpr int poll_ms = 20;
 /// One-time prekeys per upload: CRYPTO.md §11 uploads 100, the keys.publish limit.
 constexpr std::uint32_t opk_batch = 100;
+/// Milliseconds before a send refused as transient goes again when the error names no delay.
+constexpr std::int64_t default_retry_ms = 1000;
 /// Bytes of randomness in a client_msg_id: PROTOCOL.md §3 (22 base64url characters).
 constexpr std::size_t client_msg_id_bytes = 16;
 
@@ -149,6 +151,8 @@ class chat {
   void flush_held(conversation_state& c);
   void fetch_keys(std::int64_t conversation_id);
   void send_receipts();
+  void pump_send_queue();
+  void send_stored(std::int64_t conversation_id, const unacked_message& u, bool again);
   conversation_state& conversation(std::int64_t id);
   void become_current(conversation_state& c);
   [[nodiscard]] bool has_unacked() const;
@@ -182,6 +186,18 @@ class chat {
   steady::time_point quit_deadline_;
   std::map<std::int64_t, bool> receipts_due_;
   std::map<std::int64_t, bool> fetching_;
+  /// Sends waiting for their turn after the server said "too fast" (rate_limited,
+  /// server_busy...): sent one per pace_, in order, and new messages queue behind them, so that
+  /// the order of the conversation is kept and the client never floods a server that already
+  /// refused it (repeated refusals close the connection with 1008).
+  struct queued_send {
+    std::int64_t conversation_id = 0;
+    std::string client_msg_id;
+  };
+  std::deque<queued_send> send_queue_;
+  std::chrono::milliseconds pace_{default_retry_ms};
+  steady::time_point next_send_at_;
+  steady::time_point receipts_paused_until_;
   int status_ = ok;
   std::optional<int> fatal_;
 };
@@ -440,15 +456,7 @@ void chat::send_sync() {
   // Unacknowledged messages go again with their client_msg_id: the server stores each once.
   for (auto& [id, c] : st_.conversations) {
     if (!c.open) continue;
-    for (const auto& u : c.unacked) {
-      pr::conversation_send m;
-      m.conversation_id = id;
-      m.client_msg_id = u.client_msg_id;
-      std::error_code ec;
-      m.ciphertext = pr::encoded_bytes::from_text(u.ciphertext, ec);
-      send(std::move(m), "conversation.send", id, u.client_msg_id);
-      emit({{"event", "resent"}, {"conversation_id", id}, {"client_msg_id", u.client_msg_id}});
-    }
+    for (const auto& u : c.unacked) send_stored(id, u, true);
   }
 }
 
@@ -519,13 +527,12 @@ void chat::encrypt_and_send(conversation_state& c, const std::string& text) {
   unacked_message u{crypto::to_base64url(id_bytes), crypto::to_base64url(wire)};
   c.unacked.push_back(u);
   save();  // the ratchet step and the ciphertext are on disk before the server can see them
-  pr::conversation_send m;
-  m.conversation_id = c.id;
-  m.client_msg_id = u.client_msg_id;
-  std::error_code ec;
-  m.ciphertext = pr::encoded_bytes::from_text(u.ciphertext, ec);
-  send(std::move(m), "conversation.send", c.id, u.client_msg_id);
-  emit({{"event", "sent"}, {"conversation_id", c.id}, {"client_msg_id", u.client_msg_id}});
+  if (!send_queue_.empty()) {
+    send_queue_.push_back({c.id, u.client_msg_id});  // behind the ones the server paced
+    emit({{"event", "queued_send"}, {"conversation_id", c.id}, {"client_msg_id", u.client_msg_id}});
+    return;
+  }
+  send_stored(c.id, u, false);
 }
 
 void chat::flush_held(conversation_state& c) {
@@ -536,6 +543,8 @@ void chat::flush_held(conversation_state& c) {
 }
 
 void chat::send_receipts() {
+  // Receipts share the server's message budget: none while it paces us.
+  if (steady::now() < receipts_paused_until_ || !send_queue_.empty()) return;
   for (auto& [id, due] : receipts_due_) {
     if (!due) continue;
     due = false;
@@ -552,27 +561,72 @@ void chat::send_receipts() {
   }
 }
 
+void chat::send_stored(std::int64_t conversation_id, const unacked_message& u, bool again) {
+  pr::conversation_send m;
+  m.conversation_id = conversation_id;
+  m.client_msg_id = u.client_msg_id;
+  std::error_code ec;
+  m.ciphertext = pr::encoded_bytes::from_text(u.ciphertext, ec);
+  send(std::move(m), "conversation.send", conversation_id, u.client_msg_id);
+  emit({{"event", again ? "resent" : "sent"}, {"conversation_id", conversation_id}, {"client_msg_id", u.client_msg_id}});
+}
+
+void chat::pump_send_queue() {
+  while (!send_queue_.empty() && steady::now() >= next_send_at_) {
+    auto next = send_queue_.front();
+    send_queue_.pop_front();
+    auto it = st_.conversations.find(next.conversation_id);
+    if (it == st_.conversations.end() || !it->second.open) continue;
+    auto u = std::find_if(it->second.unacked.begin(), it->second.unacked.end(),
+                          [&](const auto& x) { return x.client_msg_id == next.client_msg_id; });
+    if (u == it->second.unacked.end()) continue;  // acknowledged meanwhile
+    send_stored(next.conversation_id, *u, true);
+    next_send_at_ = steady::now() + pace_;
+  }
+}
+
 void chat::on_error(const pr::error_message& e) {
-  status_ = refused;
   json ev = {{"event", "error"}, {"code", static_cast<int>(e.code)}, {"name", e.name}};
   if (e.message) ev["message"] = *e.message;
   if (e.retry_after_ms) ev["retry_after_ms"] = *e.retry_after_ms;
-  if (e.rid) {
-    auto it = requests_.find(*e.rid);
-    if (it != requests_.end()) {
-      ev["request"] = it->second.what;
-      if (it->second.conversation_id) ev["conversation_id"] = it->second.conversation_id;
-      if (!it->second.client_msg_id.empty()) ev["client_msg_id"] = it->second.client_msg_id;
-      if (it->second.what == "keys.fetch") fetching_[it->second.conversation_id] = false;
-      // A refused message is never stored; those that can succeed later stay for a resend.
-      bool transient = e.code == pr::error::rate_limited || e.code == pr::error::server_busy ||
-                       e.code == pr::error::shutting_down || e.code == pr::error::internal_error;
-      if (it->second.what == "conversation.send" && !transient) {
-        auto& c = conversation(it->second.conversation_id);
-        std::erase_if(c.unacked, [&](const auto& u) { return u.client_msg_id == it->second.client_msg_id; });
-        save();
-      }
-      requests_.erase(it);
+  auto it = e.rid ? requests_.find(*e.rid) : requests_.end();
+  if (it == requests_.end()) {
+    // Only receipts and typing go without a request id: too many of them is no failure of
+    // the run, they wait (the next receipt is cumulative).
+    if (e.code == pr::error::rate_limited) {
+      receipts_paused_until_ = steady::now() + std::chrono::milliseconds(e.retry_after_ms.value_or(default_retry_ms));
+    } else {
+      status_ = refused;
+    }
+    emit(std::move(ev));
+    return;
+  }
+  const auto refused_request = it->second;
+  requests_.erase(it);
+  ev["request"] = refused_request.what;
+  if (refused_request.conversation_id) ev["conversation_id"] = refused_request.conversation_id;
+  if (!refused_request.client_msg_id.empty()) ev["client_msg_id"] = refused_request.client_msg_id;
+  if (refused_request.what == "keys.fetch") fetching_[refused_request.conversation_id] = false;
+  bool transient = e.code == pr::error::rate_limited || e.code == pr::error::server_busy ||
+                   e.code == pr::error::shutting_down || e.code == pr::error::internal_error;
+  if (refused_request.what == "conversation.send" && transient) {
+    // Sent again, same client_msg_id and ciphertext, paced at the delay the server named; the
+    // ack decides whether the run succeeds.
+    pace_ = std::chrono::milliseconds(std::max<std::int64_t>(e.retry_after_ms.value_or(default_retry_ms), 1));
+    next_send_at_ = steady::now() + pace_;
+    // Every unacknowledged message of the conversation goes again, in the order it was typed:
+    // those still in flight are acknowledged once by the server (client_msg_id), and the
+    // pump skips any whose ack arrived meanwhile.
+    auto& c = conversation(refused_request.conversation_id);
+    std::erase_if(send_queue_, [&](const auto& q) { return q.conversation_id == c.id; });
+    for (const auto& u : c.unacked) send_queue_.push_back({c.id, u.client_msg_id});
+  } else {
+    status_ = refused;
+    if (refused_request.what == "conversation.send") {
+      // A refused message is never stored (PROTOCOL.md §8): it will not be acknowledged.
+      auto& c = conversation(refused_request.conversation_id);
+      std::erase_if(c.unacked, [&](const auto& u) { return u.client_msg_id == refused_request.client_msg_id; });
+      save();
     }
   }
   emit(std::move(ev));
@@ -951,6 +1005,7 @@ int chat::loop() {
     run_commands();
     if (fatal_) break;
     if (quitting_ && (!has_unacked() || steady::now() >= quit_deadline_)) break;
+    pump_send_queue();
     pr::message m;
     auto rc = conn_.receive(m, poll_ms);
     if (rc == ok || rc == refused) {
@@ -964,7 +1019,7 @@ int chat::loop() {
     }
     if (fatal_) break;
   }
-  if (!fatal_) send_receipts();
+  if (!fatal_) send_receipts();  // (skipped if the server is pacing us)
   if (quitting_ && has_unacked()) {
     emit({{"event", "error"}, {"name", "unacked_at_exit"},
           {"message", "kept in the state folder, resent by the next run"}});

@@ -1,9 +1,18 @@
 // relais-cli against a real relaisd: the handshake, version refusal, beneficiary
-// authentication, error frames, and relaisd's authentication timeout.
+// authentication, error frames, relaisd's authentication timeout; the org key tools; and two
+// chat processes (worker and beneficiary) talking end to end, killed and restarted.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "relais/client/ws_client.hpp"
 #include "relais/test/process.hpp"
@@ -115,6 +124,365 @@ TEST_F(RelaisCli, FirstFrameOtherThanHelloCloses1008) {
   EXPECT_NE(frame.find(R"("code":111)"), std::string::npos) << frame;
   EXPECT_TRUE(relais::client::is_closed(ws.read(frame, 5s)));
   EXPECT_EQ(ws.close_code(), 1008);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- chat mode (two processes)
+
+namespace {
+
+using json = nlohmann::json;
+
+/// A relais-cli chat process whose input is a FIFO the test writes commands to.
+class chat_process {
+ public:
+  chat_process(std::vector<std::string> argv, const std::string& fifo) {
+    if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + fifo);
+    // O_RDWR: the open does not wait for the reader, and the reader sees no end of input
+    // until the test closes its end.
+    fd_ = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    argv.push_back("--input");
+    argv.push_back(fifo);
+    process_ = std::make_unique<child_process>(argv);
+  }
+  ~chat_process() { end_input(); }
+  chat_process(const chat_process&) = delete;
+  chat_process& operator=(const chat_process&) = delete;
+
+  void type(const std::string& line) {
+    auto text = line + "\n";
+    ASSERT_EQ(::write(fd_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  }
+  void end_input() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  /// Waits for an event line containing `needle` (lines are consumed in order).
+  std::optional<std::string> wait_for(const std::string& needle, std::chrono::milliseconds timeout = 30s) {
+    return process_->wait_for_line(needle, timeout);
+  }
+  child_process& process() { return *process_; }
+
+  /// Every event printed so far, parsed.
+  std::vector<json> events() const {
+    std::vector<json> out;
+    std::istringstream in(process_->stdout_text());
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = json::parse(line, nullptr, false);
+      if (!j.is_discarded()) out.push_back(std::move(j));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  std::unique_ptr<child_process> process_;
+};
+
+/// The texts of the `message` events of `events`.
+std::vector<std::string> texts(const std::vector<json>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    if (e.value("event", "") == "message") out.push_back(e.value("text", ""));
+  }
+  return out;
+}
+
+/// relaisd with an organisation key, TOTP not required, and one worker account "camille".
+class RelaisCliChat : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    child_process keygen({RELAIS_CLI_BINARY, "org", "keygen", "--out", dir_.path() + "/org.key"});
+    ASSERT_EQ(keygen.wait_exit(20s).value_or(-1), 0) << keygen.stderr_text();
+    org_pub_ = json::parse(keygen.stdout_text()).at("public_key").get<std::string>();
+    config_ = dir_.path() + "/relais.toml";
+    std::ofstream(config_) << "[org]\npublic_key = \"" << org_pub_ << "\"\n[auth]\ntotp_required = false\n"
+                           << extra_config();
+    password_file_ = dir_.path() + "/password";
+    std::ofstream(password_file_) << "correct horse battery staple\n";
+    child_process add({"/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" user add camille --display-name Camille < "$3")",
+                       RELAISD_BINARY, config_, data_, password_file_});
+    ASSERT_EQ(add.wait_exit(60s).value_or(-1), 0) << add.stderr_text();
+    // stderr to a file: nobody drains a pipe while the server runs.
+    server_ = std::make_unique<child_process>(std::vector<std::string>{
+        "/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" --listen 127.0.0.1:0 2>"$3")", RELAISD_BINARY,
+        config_, data_, dir_.path() + "/relaisd.log"});
+    auto line = server_->wait_for_line("listening on https://", 20s);
+    ASSERT_TRUE(line);
+    port_ = relais::test::port_from_listening_line(*line);
+  }
+  void TearDown() override {
+    server_->signal(SIGTERM);
+    EXPECT_EQ(server_->wait_exit(15s).value_or(-1), 0);
+  }
+  /// More relaisd configuration for a derived fixture.
+  virtual std::string extra_config() const { return {}; }
+  std::vector<std::string> cli_args() const {
+    return {RELAIS_CLI_BINARY, "--server", "127.0.0.1:" + std::to_string(port_), "--ca", data_ + "/tls/cert.pem",
+            "chat"};
+  }
+  std::unique_ptr<chat_process> worker(const std::string& name = "w") {
+    auto args = cli_args();
+    args.insert(args.end(), {"--role", "worker", "--username", "camille", "--password-file", password_file_,
+                             "--state", dir_.path() + "/" + name + "-state", "--certificate-from-org-key",
+                             dir_.path() + "/org.key"});
+    return std::make_unique<chat_process>(args, dir_.path() + "/" + name + "-" + std::to_string(++fifos_) + ".fifo");
+  }
+  std::unique_ptr<chat_process> beneficiary(const std::string& name = "b", const std::string& org_pub = {}) {
+    auto args = cli_args();
+    args.insert(args.end(), {"--role", "beneficiary", "--org-key-pub", org_pub.empty() ? org_pub_ : org_pub,
+                             "--state", dir_.path() + "/" + name + "-state"});
+    return std::make_unique<chat_process>(args, dir_.path() + "/" + name + "-" + std::to_string(++fifos_) + ".fifo");
+  }
+  /// Worker on shift, beneficiary queued and taken, the beneficiary's first message received:
+  /// both sides have their session.
+  void open_conversation(chat_process& w, chat_process& b) {
+    w.type("/shift on");
+    ASSERT_TRUE(w.wait_for(R"("event":"shift")")) << w.process().stdout_text();
+    ASSERT_TRUE(w.wait_for(R"("event":"keys_published")")) << w.process().stdout_text();
+    b.type("/join");
+    ASSERT_TRUE(b.wait_for(R"("event":"queued")")) << b.process().stdout_text();
+    w.type("/take");
+    ASSERT_TRUE(w.wait_for(R"("event":"assigned")")) << w.process().stdout_text();
+    ASSERT_TRUE(b.wait_for(R"("event":"secured")")) << b.process().stdout_text();
+    b.type("Bonjour, j'ai besoin d'aide");
+    ASSERT_TRUE(w.wait_for("j'ai besoin d'aide")) << w.process().stdout_text();
+  }
+
+  temp_dir dir_;
+  std::string data_ = dir_.path() + "/data";
+  std::string config_;
+  std::string password_file_;
+  std::string org_pub_;
+  std::unique_ptr<child_process> server_;
+  std::uint16_t port_ = 0;
+  int fifos_ = 0;
+};
+
+TEST_F(RelaisCliChat, TwoPartiesChatBothWaysEndToEnd) {
+  auto w = worker();
+  auto b = beneficiary();
+  open_conversation(*w, *b);
+  w->type("Bonjour, je suis Camille. Comment allez-vous ?");
+  ASSERT_TRUE(b->wait_for("je suis Camille")) << b->process().stdout_text();
+  b->type("Pas très bien — merci de répondre");
+  ASSERT_TRUE(w->wait_for("merci de répondre")) << w->process().stdout_text();
+  w->type("//commande ? non, un message qui commence par une barre");
+  ASSERT_TRUE(b->wait_for("/commande ? non")) << b->process().stdout_text();
+  b->type("/end");
+  ASSERT_TRUE(w->wait_for(R"("event":"ended")")) << w->process().stdout_text();
+  ASSERT_TRUE(b->wait_for(R"("event":"ended")")) << b->process().stdout_text();
+  b->end_input();
+  w->end_input();
+  EXPECT_EQ(b->process().wait_exit(30s).value_or(-1), 0) << b->process().stderr_text();
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 0) << w->process().stderr_text();
+
+  EXPECT_EQ(texts(w->events()), (std::vector<std::string>{"Bonjour, j'ai besoin d'aide", "Pas très bien — merci de répondre"}));
+  EXPECT_EQ(texts(b->events()), (std::vector<std::string>{"Bonjour, je suis Camille. Comment allez-vous ?",
+                                                          "/commande ? non, un message qui commence par une barre"}));
+  // The beneficiary verified the worker's certificate: the name is the certified one.
+  for (const auto& e : b->events()) {
+    if (e.value("event", "") == "secured") {
+      EXPECT_EQ(e.value("worker_name", ""), "Camille");
+      EXPECT_EQ(e.value("safety_number", "").size(), 71u);  // 60 digits in 12 groups
+    }
+  }
+  // Keys and state are kept in files only their owner can read.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_.path() + "/b-state/state.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((dir_.path() + "/b-state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(RelaisCliChat, BeneficiaryKilledMidStreamLosesNothingAndShowsNothingTwice) {
+  auto w = worker();
+  auto b = beneficiary();
+  open_conversation(*w, *b);
+  // A first batch while the beneficiary is online; it is killed in the middle of it.
+  for (int i = 1; i <= 20; ++i) w->type("stream-" + std::to_string(100 + i));
+  ASSERT_TRUE(b->wait_for("stream-105")) << b->process().stdout_text();
+  b->process().signal(SIGKILL);
+  ASSERT_TRUE(b->process().wait_exit(10s));
+  ASSERT_TRUE(w->wait_for(R"("seq":21)")) << w->process().stdout_text();  // the 20th is durable
+  // A second batch while it is away: waits in the store.
+  for (int i = 21; i <= 30; ++i) w->type("stream-" + std::to_string(100 + i));
+  ASSERT_TRUE(w->wait_for(R"("seq":31)")) << w->process().stdout_text();
+
+  auto b2 = beneficiary();
+  ASSERT_TRUE(b2->wait_for("stream-130")) << b2->process().stdout_text() << b2->process().stderr_text();
+  // The restarted side continues the same ratchet in both directions.
+  b2->type("Je suis revenue");
+  ASSERT_TRUE(w->wait_for("Je suis revenue")) << w->process().stdout_text();
+  w->type("Bon retour");
+  ASSERT_TRUE(b2->wait_for("Bon retour")) << b2->process().stdout_text();
+  b2->end_input();
+  EXPECT_EQ(b2->process().wait_exit(30s).value_or(-1), 0) << b2->process().stderr_text();
+
+  std::vector<std::string> shown = texts(b->events());
+  auto again = texts(b2->events());
+  shown.insert(shown.end(), again.begin(), again.end());
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 30; ++i) expected.push_back("stream-" + std::to_string(100 + i));
+  expected.emplace_back("Bon retour");
+  EXPECT_EQ(shown, expected) << "first run:\n" << b->process().stdout_text() << "second run:\n"
+                             << b2->process().stdout_text();
+  // The second run resumed with a cursor (sync), not from the start.
+  std::set<std::int64_t> seqs;
+  for (const auto* run : {b.get(), b2.get()}) {
+    for (const auto& e : run->events()) {
+      if (e.value("event", "") == "message") {
+        EXPECT_TRUE(seqs.insert(e.at("seq").get<std::int64_t>()).second);
+      }
+    }
+  }
+  EXPECT_EQ(seqs.size(), expected.size());
+}
+
+TEST_F(RelaisCliChat, BeneficiaryRefusesAWorkerCertifiedByAnotherOrganisation) {
+  child_process other({RELAIS_CLI_BINARY, "org", "keygen", "--out", dir_.path() + "/other.key"});
+  ASSERT_EQ(other.wait_exit(20s).value_or(-1), 0);
+  auto other_pub = json::parse(other.stdout_text()).at("public_key").get<std::string>();
+  auto w = worker();
+  auto b = beneficiary("b", other_pub);
+  w->type("/shift on");
+  ASSERT_TRUE(w->wait_for(R"("event":"keys_published")")) << w->process().stdout_text();
+  b->type("/join");
+  ASSERT_TRUE(b->wait_for(R"("event":"queued")"));
+  w->type("/take");
+  ASSERT_TRUE(w->wait_for(R"("event":"assigned")"));
+  auto line = b->wait_for(R"("event":"untrusted")");
+  ASSERT_TRUE(line) << b->process().stdout_text();
+  EXPECT_NE(line->find("org"), std::string::npos) << *line;
+  b->type("ce message ne doit jamais partir");
+  ASSERT_TRUE(b->wait_for(R"("event":"held")"));
+  b->end_input();
+  EXPECT_EQ(b->process().wait_exit(30s).value_or(-1), 3);
+  EXPECT_EQ(b->process().stdout_text().find(R"("event":"sent")"), std::string::npos);
+}
+
+TEST_F(RelaisCliChat, WorkerResumesWithItsStoredToken) {
+  auto w = worker();
+  ASSERT_TRUE(w->wait_for(R"("event":"keys_published")")) << w->process().stdout_text();
+  w->end_input();
+  ASSERT_EQ(w->process().wait_exit(30s).value_or(-1), 0) << w->process().stderr_text();
+  auto again = worker();
+  auto line = again->wait_for(R"("event":"authenticated")");
+  ASSERT_TRUE(line) << again->process().stdout_text();
+  EXPECT_NE(line->find(R"("resumed":true)"), std::string::npos) << *line;
+  again->end_input();
+  EXPECT_EQ(again->process().wait_exit(30s).value_or(-1), 0) << again->process().stderr_text();
+  // Published once: the second run does not upload its prekeys again.
+  EXPECT_EQ(again->process().stdout_text().find("keys_published"), std::string::npos);
+}
+
+TEST_F(RelaisCliChat, WorkerWithoutCertificateShowsItsIdentityThenUsesTheAdminsCertificate) {
+  auto args = cli_args();
+  args.insert(args.end(), {"--role", "worker", "--username", "camille", "--password-file", password_file_, "--state",
+                           dir_.path() + "/w-state", "--org-key-pub", org_pub_});
+  std::string identity;
+  {
+    chat_process first(args, dir_.path() + "/first.fifo");
+    auto line = first.wait_for(R"("event":"identity")");
+    ASSERT_TRUE(line) << first.process().stdout_text();
+    identity = json::parse(*line).at("identity_key").get<std::string>();
+    EXPECT_EQ(first.process().wait_exit(20s).value_or(-1), 1);
+  }
+  child_process certify({RELAIS_CLI_BINARY, "org", "certify", "--org-key", dir_.path() + "/org.key", "--identity-key",
+                         identity, "--name", "Camille D.", "--days", "30"});
+  ASSERT_EQ(certify.wait_exit(20s).value_or(-1), 0) << certify.stderr_text();
+  auto certificate = certify.stdout_text().substr(0, certify.stdout_text().find('\n'));
+  args.insert(args.end(), {"--certificate", certificate});
+  chat_process w(args, dir_.path() + "/second.fifo");
+  auto b = beneficiary();
+  open_conversation(w, *b);
+  auto secured = b->events();
+  auto it = std::find_if(secured.begin(), secured.end(), [](const json& e) { return e.value("event", "") == "secured"; });
+  ASSERT_NE(it, secured.end());
+  EXPECT_EQ(it->value("worker_name", ""), "Camille D.");
+}
+
+TEST_F(RelaisCliChat, StateFolderIsUsedByOneProcessAtATime) {
+  auto b = beneficiary();
+  ASSERT_TRUE(b->wait_for(R"("event":"synced")"));
+  auto second = beneficiary();
+  EXPECT_EQ(second->process().wait_exit(20s).value_or(-1), 1);
+  EXPECT_NE(second->process().stderr_text().find("in use"), std::string::npos) << second->process().stderr_text();
+}
+
+/// relaisd letting each connection send only a few frames per second.
+class RelaisCliChatRateLimited : public RelaisCliChat {
+ protected:
+  std::string extra_config() const override { return "[limits]\nmessages_per_second = 10\nmessages_burst = 3\n"; }
+};
+
+TEST_F(RelaisCliChatRateLimited, RefusedSendsGoAgainAfterTheDelayWithTheirIdentifier) {
+  auto w = worker();
+  auto b = beneficiary();
+  open_conversation(*w, *b);
+  for (int i = 1; i <= 15; ++i) w->type("burst-" + std::to_string(100 + i));
+  w->end_input();
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 0) << w->process().stdout_text();
+  EXPECT_NE(w->process().stdout_text().find(R"("name":"rate_limited")"), std::string::npos)
+      << "the limit was not reached: the test does not test the resend";
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 15; ++i) expected.push_back("burst-" + std::to_string(100 + i));
+  ASSERT_TRUE(b->wait_for(R"("event":"message")")) << b->process().stdout_text();
+  // Each once: a refused send was not stored, its resend was. (The order of a resent message
+  // against the next ones is the server's order of acceptance.)
+  std::vector<std::string> shown;
+  for (int attempt = 0; attempt < 300 && shown.size() < expected.size(); ++attempt) {
+    (void)b->wait_for("burst-", 100ms);
+    shown = texts(b->events());
+  }
+  std::sort(shown.begin(), shown.end());
+  EXPECT_EQ(shown, expected) << b->process().stdout_text();
+}
+
+TEST(RelaisCliOrg, KeygenWritesAPrivateFileAndNeverOverwritesIt) {
+  temp_dir dir;
+  auto file = dir.path() + "/org.key";
+  child_process keygen({RELAIS_CLI_BINARY, "org", "keygen", "--out", file});
+  ASSERT_EQ(keygen.wait_exit(20s).value_or(-1), 0) << keygen.stderr_text();
+  auto out = json::parse(keygen.stdout_text());
+  EXPECT_EQ(out.at("public_key").get<std::string>().size(), 43u);
+  EXPECT_EQ(out.at("fingerprint").get<std::string>().size(), 43u);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::ifstream in(file);
+  std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  child_process again({RELAIS_CLI_BINARY, "org", "keygen", "--out", file});
+  EXPECT_EQ(again.wait_exit(20s).value_or(-1), 1);
+  std::ifstream in2(file);
+  std::string after((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(before, after);
+}
+
+TEST(RelaisCliOrg, CertifyRefusesBadKeysNamesAndFiles) {
+  temp_dir dir;
+  auto file = dir.path() + "/org.key";
+  child_process keygen({RELAIS_CLI_BINARY, "org", "keygen", "--out", file});
+  ASSERT_EQ(keygen.wait_exit(20s).value_or(-1), 0);
+  auto org_pub = json::parse(keygen.stdout_text()).at("public_key").get<std::string>();
+  auto certify = [&](const std::string& key_file, const std::string& identity, const std::string& name,
+                     const std::string& days = "365") {
+    child_process p({RELAIS_CLI_BINARY, "org", "certify", "--org-key", key_file, "--identity-key", identity, "--name",
+                     name, "--days", days});
+    return std::make_pair(p.wait_exit(20s).value_or(-1), p.stdout_text());
+  };
+  auto [status, cert] = certify(file, org_pub, "Camille");
+  EXPECT_EQ(status, 0);
+  EXPECT_GT(cert.size(), 100u);
+  EXPECT_EQ(certify(file, "not-base64!", "Camille").first, 1);
+  EXPECT_EQ(certify(file, org_pub.substr(0, 40), "Camille").first, 1);   // not 32 bytes
+  EXPECT_EQ(certify(file, org_pub, std::string(65, 'x')).first, 1);     // name over 64 bytes
+  EXPECT_EQ(certify(file, org_pub, "Camille", "0").first, 1);
+  EXPECT_EQ(certify(dir.path() + "/missing.key", org_pub, "Camille").first, 1);
+  std::ofstream(dir.path() + "/damaged.key") << R"({"kind":"relais-org-key-v1","seed":"AAAA","public_key":"x"})";
+  EXPECT_EQ(certify(dir.path() + "/damaged.key", org_pub, "Camille").first, 1);
 }
 
 }  // namespace
