@@ -35,6 +35,8 @@ const char* const chat_help =
     "  /leave          beneficiary: queue.leave\n"
     "  /shift on|off   worker: shift.start / shift.stop\n"
     "  /take [TICKET]  worker: queue.take (the next in serving order without TICKET)\n"
+    "  /totp setup     worker: auth.totp_setup; prints the otpauth:// URI (event totp_secret)\n"
+    "  /totp CODE      worker: auth.totp_confirm; once enrolled, publishes the keys and syncs\n"
     "  /conv ID        make conversation ID the current one\n"
     "  /end            conversation.end of the current conversation\n"
     "  /typing on|off  conversation.typing\n"
@@ -762,10 +764,18 @@ void chat::handle(const pr::message& m) {
             st_.published = true;
             save();
             emit({{"event", "keys_published"}, {"one_time_prekeys", st_.prekeys.opks.size()}});
+          } else if (it->second.what == "auth.totp_confirm") {
+            // Enrolled: what the server refused before (totp_required) goes now.
+            emit({{"event", "totp_enrolled"}});
+            if (!st_.published) publish_bundle();
+            send_sync();
           } else if (it->second.what == "keys.top_up") {
             emit({{"event", "keys_published"}, {"one_time_prekeys", opk_batch}});
           }
           requests_.erase(it);
+        } else if constexpr (std::is_same_v<T, pr::auth_totp_secret>) {
+          // Printed on purpose (a test tool): scripts compute the codes from it.
+          emit({{"event", "totp_secret"}, {"otpauth_uri", x.otpauth_uri}});
         } else if constexpr (std::is_same_v<T, pr::keys_bundle>) {
           on_bundle(x);
         } else if constexpr (std::is_same_v<T, pr::keys_low>) {
@@ -894,6 +904,15 @@ void chat::command(const std::string& raw) {
       send(pr::shift_stop{}, "shift.stop");
     } else {
       send(pr::shift_start{}, "shift.start");
+    }
+  } else if (verb == "/totp") {
+    if (!worker) return wrong_role();
+    if (arg == "setup") {
+      send(pr::auth_totp_setup{}, "auth.totp_setup");
+    } else {
+      pr::auth_totp_confirm t;
+      t.code = arg;
+      send(t, "auth.totp_confirm");
     }
   } else if (verb == "/take") {
     if (!worker) return wrong_role();

@@ -3,11 +3,14 @@
 // chat processes (worker and beneficiary) talking end to end, killed and restarted.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -198,7 +201,8 @@ class RelaisCliChat : public ::testing::Test {
     ASSERT_EQ(keygen.wait_exit(20s).value_or(-1), 0) << keygen.stderr_text();
     org_pub_ = json::parse(keygen.stdout_text()).at("public_key").get<std::string>();
     config_ = dir_.path() + "/relais.toml";
-    std::ofstream(config_) << "[org]\npublic_key = \"" << org_pub_ << "\"\n[auth]\ntotp_required = false\n"
+    std::ofstream(config_) << "[org]\npublic_key = \"" << org_pub_ << "\"\n[auth]\ntotp_required = "
+                           << (totp_required() ? "true" : "false") << "\n"
                            << extra_config();
     password_file_ = dir_.path() + "/password";
     std::ofstream(password_file_) << "correct horse battery staple\n";
@@ -219,6 +223,7 @@ class RelaisCliChat : public ::testing::Test {
   }
   /// More relaisd configuration for a derived fixture.
   virtual std::string extra_config() const { return {}; }
+  virtual bool totp_required() const { return false; }
   std::vector<std::string> cli_args() const {
     return {RELAIS_CLI_BINARY, "--server", "127.0.0.1:" + std::to_string(port_), "--ca", data_ + "/tls/cert.pem",
             "chat"};
@@ -439,6 +444,61 @@ TEST_F(RelaisCliChatRateLimited, RefusedSendsGoAgainAfterTheDelayWithTheirIdenti
   }
   std::sort(shown.begin(), shown.end());
   EXPECT_EQ(shown, expected) << b->process().stdout_text();
+}
+
+/// relaisd with its default policy: TOTP required.
+class RelaisCliChatTotp : public RelaisCliChat {
+ protected:
+  bool totp_required() const override { return true; }
+};
+
+/// The RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) of an otpauth:// URI's base32 secret, now.
+std::string totp_now(const std::string& uri) {
+  auto at = uri.find("secret=");
+  auto secret = uri.substr(at + 7, uri.find('&', at) - at - 7);
+  std::string key;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char ch : secret) {
+    auto pos = std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").find(ch);
+    if (pos == std::string_view::npos) continue;
+    buffer = (buffer << 5) | static_cast<unsigned>(pos);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      key.push_back(static_cast<char>((buffer >> bits) & 0xFFU));
+    }
+  }
+  auto counter = static_cast<std::uint64_t>(std::time(nullptr)) / 30;
+  unsigned char msg[8];
+  for (int i = 7; i >= 0; --i, counter >>= 8) msg[i] = static_cast<unsigned char>(counter & 0xFFU);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), msg, sizeof msg, mac, &len);
+  auto offset = mac[len - 1] & 0x0FU;
+  auto code = ((static_cast<std::uint32_t>(mac[offset]) & 0x7FU) << 24) | (static_cast<std::uint32_t>(mac[offset + 1]) << 16) |
+              (static_cast<std::uint32_t>(mac[offset + 2]) << 8) | static_cast<std::uint32_t>(mac[offset + 3]);
+  auto text = std::to_string(code % 1000000);
+  return std::string(6 - text.size(), '0') + text;
+}
+
+TEST_F(RelaisCliChatTotp, WorkerEnrolsTotpThenPublishesItsKeys) {
+  auto w = worker();
+  ASSERT_TRUE(w->wait_for(R"("totp_enrolled":false)")) << w->process().stdout_text();
+  auto refused = w->wait_for(R"("name":"totp_required")");
+  ASSERT_TRUE(refused) << w->process().stdout_text();
+  w->type("/totp setup");
+  auto secret = w->wait_for(R"("event":"totp_secret")");
+  ASSERT_TRUE(secret) << w->process().stdout_text();
+  auto uri = json::parse(*secret).at("otpauth_uri").get<std::string>();
+  ASSERT_EQ(uri.rfind("otpauth://totp/", 0), 0u) << uri;
+  w->type("/totp " + totp_now(uri));
+  ASSERT_TRUE(w->wait_for(R"("event":"totp_enrolled")")) << w->process().stdout_text();
+  ASSERT_TRUE(w->wait_for(R"("event":"keys_published")")) << w->process().stdout_text();
+  w->type("/shift on");
+  ASSERT_TRUE(w->wait_for(R"("event":"shift")")) << w->process().stdout_text();
+  w->end_input();
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 3);  // the first refusals are reported
 }
 
 TEST(RelaisCliOrg, KeygenWritesAPrivateFileAndNeverOverwritesIt) {
