@@ -112,7 +112,8 @@ class peer {
       std::string text;
       auto ec = ws_.read(text, left);
       if (relais::client::is_closed(ec)) return ws_.close_code();
-      if (ec) return 0;
+      if (ec == std::errc::timed_out) return 0;
+      if (ec) return 1006;  // cut without a close frame (RFC 6455 "abnormal closure")
     }
   }
   std::deque<json>& backlog() { return backlog_; }
@@ -482,7 +483,10 @@ TEST_F(Relay, SlowConsumerIsClosedWhileFiftyPairsKeepFlowing) {
       ASSERT_EQ(m.value("seq", 0), round) << "pair " << p;
     }
   }
-  EXPECT_EQ(slow->wait_closed(20s), 1013);
+  // 1013, or cut outright when it still had not read the close frame 2 s later (a slow
+  // machine, e.g. under ASan; the server logs slow_consumer_closed either way).
+  auto code = slow->wait_closed(20s);
+  EXPECT_TRUE(code == 1013 || code == 1006) << code;
   // What it missed is in the store: it comes back with sync.
   auto again = beneficiary(slow_id);
   again->send({{"type", "sync"}, {"rid", "y"}, {"cursors", json::array()}});
