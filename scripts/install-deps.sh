@@ -10,6 +10,7 @@ build_packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev openssl libsodium-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3 libtomlplusplus-dev libcli11-dev
+  libcctz-dev tzdata
   nodejs npm
 )
 # Tests: unit and integration frameworks, the TLS scanner, fault injection, clock jumps,

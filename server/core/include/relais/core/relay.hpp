@@ -11,6 +11,7 @@
 
 #include "relais/core/clock.hpp"
 #include "relais/core/credentials.hpp"
+#include "relais/core/permanence_settings.hpp"
 #include "relais/core/random.hpp"
 #include "relais/core/store.hpp"
 
@@ -97,6 +98,8 @@ struct relay_settings {
   std::size_t max_tracked_conversations = 1024;  ///< conversations one connection follows live
   // Permanence (the provisional estimate until shifts and handling times, issue 7).
   duration average_handling_time = std::chrono::minutes(10);
+  // The permanence: schedule, queue limits, emergency numbers ([permanence]).
+  permanence_settings permanence;
 };
 
 /// Everything a session needs besides its own connection.
