@@ -170,6 +170,7 @@ export class Transport {
 
   /** Closes for good: pending requests fail with `stopped`; unacknowledged sends are dropped. */
   stop(): void {
+    if (this.state_ === 'stopped' && !this.socket_) return;
     this.clearRetry();
     if (this.outboxTimer_ !== null) this.clock_.clearTimeout(this.outboxTimer_);
     this.outboxTimer_ = null;
