@@ -13,6 +13,7 @@ export * from './random.js';
 export * from './ratchet.js';
 export * from './resume_code.js';
 export * from './safety_number.js';
+export * from './sealed.js';
 export * from './sodium.js';
 export * from './transfer.js';
 export * from './x3dh.js';
