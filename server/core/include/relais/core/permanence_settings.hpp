@@ -28,7 +28,8 @@ enum class shift_end_handover : std::uint8_t {
   end = 1,        ///< ended with reason shift_end
 };
 
-/// The defaults for a country code ("FR", "BE"): the numbers of issue 7. Empty for others.
+/// The defaults for a country code ("FR", "BE"): the numbers of issue 7, in the order shown
+/// (112 first). Empty for others.
 [[nodiscard]] std::vector<emergency_number> default_emergency_numbers(const std::string& country);
 
 /// The permanence's configuration.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "relais/core/clock.hpp"
+#include "relais/core/store_types.hpp"
 
 // The permanence's weekly on-call schedule (issue 7): local wall-clock slots in one time
 // zone, split shifts, slots past midnight, dated exceptions. Pure: answers "who is on call at
@@ -17,16 +19,31 @@
 
 namespace relais::core {
 
+namespace limits {
+/// How far ahead next_window / next_opening look, and how far a chain of touching slots is
+/// followed when merging them into one window (days). A year and a month: a schedule that
+/// has no slot within it is closed for good, and a round-the-clock chain stops there.
+inline constexpr int schedule_horizon_days = 400;
+/// Most weekly slots in one schedule (slots). Validation compares every pair of them day by
+/// day; a real rota has a few dozen.
+inline constexpr std::size_t max_schedule_slots = 512;
+/// Most dated exceptions in one schedule (exceptions): years of public holidays and closures.
+inline constexpr std::size_t max_schedule_exceptions = 2048;
+}  // namespace limits
+
 /// A day of the week, Monday first (ISO 8601).
 enum class weekday : std::uint8_t { mon = 0, tue, wed, thu, fri, sat, sun };
 
-/// A local wall-clock time of day, minutes since midnight (0-1439).
+/// A local wall-clock time of day, minutes since midnight (0-1439; 1440, "24:00", only as the
+/// end of a slot).
 struct local_time {
   int minutes = 0;
 };
 
 /// One weekly slot: on `days`, from `start` to `end` local time. `end` <= `start` means the
 /// slot runs past midnight into the next day (21:00-02:00); it belongs to the day it starts.
+/// `end` 00:00 and 24:00 (1440) both mean midnight at the end of the starting day; 00:00-24:00
+/// is a whole day. A day listed twice counts once.
 struct weekly_slot {
   std::vector<weekday> days;
   local_time start;
@@ -67,6 +84,8 @@ enum class schedule_errc {
   bad_date,               ///< no such calendar date
   no_days,                ///< a weekly slot with no day
   overlapping_slots,      ///< two slots of the same worker overlap (weekly or on a date)
+  bad_day,                ///< a weekday value outside mon-sun
+  too_many_entries,       ///< more slots or exceptions than limits:: allows
 };
 [[nodiscard]] const std::error_category& schedule_category() noexcept;
 [[nodiscard]] std::error_code make_error_code(schedule_errc e) noexcept;
@@ -75,15 +94,39 @@ enum class schedule_errc {
 struct on_call_window {
   unix_ms start = 0;
   unix_ms end = 0;
+  friend bool operator==(const on_call_window&, const on_call_window&) = default;
+};
+
+/// Where schedule::create found its first problem, so that config can name the key
+/// ("[permanence.slot] #2: overlaps slot #1 for worker camille").
+struct schedule_problem {
+  /// One entry of the config: a weekly slot or a dated exception, by 0-based index.
+  struct entry {
+    bool exception = false;  ///< else a weekly slot
+    std::size_t index = 0;   ///< in schedule_config::slots or ::exceptions
+  };
+  std::optional<entry> subject;  ///< the entry at fault; empty for the time zone
+  std::optional<entry> other;    ///< for overlapping_slots: the earlier entry it overlaps
+  std::string worker;            ///< for overlapping_slots: whose slots ("" : every worker)
+  std::optional<local_date> date;  ///< for an overlap on a date: that date
 };
 
 /// A validated schedule bound to its time zone. Thread-safe to query (immutable after
-/// creation). Local times that do not exist (the spring-forward hour) move forward by the
-/// gap; ambiguous ones (the fall-back hour) take their first occurrence.
+/// creation). A slot's local start and end become instants through the zone's rules: a local
+/// time that does not exist (the spring-forward hour, 02:00-03:00 in Paris on 29 March 2026)
+/// becomes the instant of the change (02:30 -> 03:00, so 01:30-03:30 lasts one hour); an
+/// ambiguous one (the fall-back hour, 02:00-03:00 on 25 October 2026) takes its first
+/// occurrence, in summer time (so 01:00-04:00 lasts four hours). An occurrence that comes out
+/// empty (02:10-02:50 on the spring-forward day) is skipped.
+/// Queries scan local days from the query's date and stop at the first answer; merging a
+/// chain of touching slots follows it day by day up to limits::schedule_horizon_days.
 class schedule {
  public:
   /// Validates and loads the time zone; an error names the first problem found.
   [[nodiscard]] static std::error_code create(const schedule_config& config, std::shared_ptr<const schedule>& out);
+  /// The same, also saying which entry is at fault (for config's message).
+  [[nodiscard]] static std::error_code create(const schedule_config& config, std::shared_ptr<const schedule>& out,
+                                              schedule_problem& problem);
   /// A schedule with no slot: closed except for manual shifts.
   [[nodiscard]] static std::shared_ptr<const schedule> none();
 
@@ -92,11 +135,20 @@ class schedule {
   /// The window of `username` containing `at`, if she is scheduled on call then. Adjacent or
   /// chained slots (22:00-24:00 then 00:00-02:00) merge into one window.
   [[nodiscard]] std::optional<on_call_window> window_at(std::string_view username, unix_ms at) const;
-  /// The first window of `username` starting after `at` (within the next 400 days).
+  /// The first window of `username` starting strictly after `at` (within the next 400 days);
+  /// a window that contains `at` or starts at `at` is window_at's.
   [[nodiscard]] std::optional<on_call_window> next_window(std::string_view username, unix_ms at) const;
-  /// The first instant after `at` at which any slot starts (within the next 400 days):
-  /// the "next opening" shown while closed.
+  /// The first instant strictly after `at` at which the permanence opens by schedule (within
+  /// the next 400 days): the start of the next stretch covered by any slot of any worker,
+  /// touching or overlapping slots counting as one stretch. The "next opening" shown while
+  /// closed; while open, the opening after the current stretch ends.
   [[nodiscard]] std::optional<unix_ms> next_opening(unix_ms at) const;
+  /// The stretch covered by any slot of any worker that contains `at` (merged like
+  /// window_at): open by schedule, whoever is on call.
+  [[nodiscard]] std::optional<on_call_window> any_window_at(unix_ms at) const;
+  /// Every username a slot or an added slot names, sorted, once each (to check them against
+  /// the accounts at start).
+  [[nodiscard]] std::vector<std::string> named_workers() const;
   /// The configured time zone name.
   [[nodiscard]] const std::string& time_zone() const noexcept;
 
