@@ -3,11 +3,15 @@
 #include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
+#include "relais/core/schedule.hpp"
 #include "relais/log/log.hpp"
 #include "relais/protocol/base64url.hpp"
+#include "relais/protocol/limits.hpp"
 
 namespace relais::app {
 namespace {
@@ -32,6 +36,11 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
       {"store",
        {"path", "synchronous", "allow_unsafe_durability", "retention_days", "purge_interval_minutes",
         "max_queued_writes", "max_queued_reads", "reader_threads", "busy_timeout_ms", "quick_check_on_open"}},
+      {"permanence",
+       {"time_zone", "country", "show_workers_on_call", "queue_max", "grace_seconds", "long_wait_minutes",
+        "wait_limit_minutes", "closing_notice_minutes", "default_handling_minutes", "shift_end_handover",
+        "close_sessions_at_shift_end", "auto_assign", "default_capacity", "contribution_url", "slot", "exception",
+        "emergency"}},
   };
   return keys;
 }
@@ -39,8 +48,8 @@ const std::map<std::string, key_set, std::less<>>& known_keys() {
 /// Reads typed values out of one table, remembering the first error.
 class reader {
  public:
-  reader(std::string file, std::string table, const toml::table* t, std::string& error)
-      : file_(std::move(file)), table_(std::move(table)), t_(t), error_(error) {}
+  reader(std::string file, std::string table, const toml::table* t, std::string& error, std::string entry = {})
+      : file_(std::move(file)), table_(std::move(table)), entry_(std::move(entry)), t_(t), error_(error) {}
 
   template <typename Int>
   void integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
@@ -85,17 +94,322 @@ class reader {
     out = std::move(values);
   }
   void fail(std::string_view key, const std::string& what) {
-    if (error_.empty()) error_ = file_ + ": [" + table_ + "] " + std::string(key) + " " + what;
+    if (error_.empty()) error_ = prefix() + std::string(key) + " " + what;
   }
+  /// An error about the whole entry of an array of tables ("#2: overlaps slot #1").
+  void fail_entry(const std::string& what) {
+    if (error_.empty()) error_ = prefix() + what;
+  }
+  [[nodiscard]] const toml::node* find(std::string_view key) const { return t_ ? t_->get(key) : nullptr; }
+  [[nodiscard]] bool ok() const { return error_.empty(); }
 
  private:
-  const toml::node* find(std::string_view key) const { return t_ ? t_->get(key) : nullptr; }
+  // "relais.toml: [permanence.slot] #2: " for an entry of an array of tables.
+  [[nodiscard]] std::string prefix() const {
+    return file_ + ": [" + table_ + "] " + (entry_.empty() ? std::string() : entry_ + ": ");
+  }
 
   std::string file_;
   std::string table_;
+  std::string entry_;
   const toml::table* t_;
   std::string& error_;
 };
+
+// ---------------------------------------------------------------- [permanence]
+
+// Keys of each entry of the permanence's arrays of tables.
+const key_set slot_keys{"days", "start", "end", "workers"};
+const key_set exception_keys{"date", "closed", "start", "end", "workers"};
+const key_set emergency_keys{"number", "label_fr", "label_en", "sms"};
+
+[[nodiscard]] bool has_control_character(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F; });
+}
+
+// The account rule of relais_auth (1-64 bytes of a-z 0-9 . _ -), so that a slot can only
+// name a worker `relaisd user add` could have created.
+[[nodiscard]] bool plausible_username(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+  });
+}
+
+[[nodiscard]] std::string two_digits(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
+
+[[nodiscard]] std::string date_text(const core::local_date& d) {
+  return std::to_string(d.year) + "-" + two_digits(d.month) + "-" + two_digits(d.day);
+}
+
+/// "HH:MM" (or a TOML local time on the minute) to minutes after midnight; "24:00" only
+/// when `end`.
+[[nodiscard]] std::optional<int> parse_clock(const toml::node& node, bool end) {
+  if (auto t = node.value<toml::time>(); t && node.is_time()) {
+    if (t->second != 0 || t->nanosecond != 0) return std::nullopt;
+    return t->hour * 60 + t->minute;
+  }
+  auto text = node.value<std::string>();
+  if (!node.is_string() || !text || text->size() != 5 || (*text)[2] != ':') return std::nullopt;
+  const auto digit = [&](std::size_t i) { return (*text)[i] >= '0' && (*text)[i] <= '9'; };
+  if (!digit(0) || !digit(1) || !digit(3) || !digit(4)) return std::nullopt;
+  const int h = ((*text)[0] - '0') * 10 + ((*text)[1] - '0');
+  const int m = ((*text)[3] - '0') * 10 + ((*text)[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && (!end || m != 0))) return std::nullopt;
+  return h * 60 + m;
+}
+
+/// "YYYY-MM-DD" (or a TOML local date); whether the date exists is the schedule's check.
+[[nodiscard]] std::optional<core::local_date> parse_date(const toml::node& node) {
+  if (auto d = node.value<toml::date>(); d && node.is_date()) return core::local_date{d->year, d->month, d->day};
+  auto text = node.value<std::string>();
+  if (!node.is_string() || !text || text->size() != 10 || (*text)[4] != '-' || (*text)[7] != '-') return std::nullopt;
+  for (std::size_t i = 0; i < text->size(); ++i) {
+    if (i != 4 && i != 7 && ((*text)[i] < '0' || (*text)[i] > '9')) return std::nullopt;
+  }
+  return core::local_date{std::stoi(text->substr(0, 4)), std::stoi(text->substr(5, 2)), std::stoi(text->substr(8, 2))};
+}
+
+/// Adds the days a `days` entry names: mon..sun, or weekdays, weekend, daily.
+[[nodiscard]] bool add_days(std::string_view name, std::vector<core::weekday>& out) {
+  using core::weekday;
+  static const std::map<std::string, std::vector<weekday>, std::less<>> names{
+      {"mon", {weekday::mon}},
+      {"tue", {weekday::tue}},
+      {"wed", {weekday::wed}},
+      {"thu", {weekday::thu}},
+      {"fri", {weekday::fri}},
+      {"sat", {weekday::sat}},
+      {"sun", {weekday::sun}},
+      {"weekdays", {weekday::mon, weekday::tue, weekday::wed, weekday::thu, weekday::fri}},
+      {"weekend", {weekday::sat, weekday::sun}},
+      {"daily",
+       {weekday::mon, weekday::tue, weekday::wed, weekday::thu, weekday::fri, weekday::sat, weekday::sun}},
+  };
+  auto it = names.find(name);
+  if (it == names.end()) return false;
+  out.insert(out.end(), it->second.begin(), it->second.end());
+  return true;
+}
+
+/// Runs `each(reader, index)` over the entries of [[permanence.NAME]], after checking that it
+/// is an array of tables whose keys are all known.
+template <typename Each>
+void for_each_entry(const std::string& file, const toml::table& permanence, const std::string& name,
+                    const key_set& keys, std::string& error, Each each) {
+  const auto* node = permanence.get(name);
+  if (node == nullptr || !error.empty()) return;
+  const auto* array = node->as_array();
+  if (array != nullptr && array->empty()) return;  // "slot = []": none, as when absent
+  if (array == nullptr || !array->is_array_of_tables()) {
+    reader(file, "permanence", &permanence, error).fail(name, "must be an array of tables ([[permanence." + name + "]])");
+    return;
+  }
+  for (std::size_t i = 0; i < array->size() && error.empty(); ++i) {
+    const auto* table = array->get(i)->as_table();
+    reader r(file, "permanence." + name, table, error, "#" + std::to_string(i + 1));
+    for (const auto& [key, value] : *table) {
+      if (!keys.contains(key.str())) {
+        r.fail_entry("unknown key " + std::string(key.str()));
+        return;
+      }
+    }
+    each(r, i);
+  }
+}
+
+/// The usernames of a slot: optional, each a plausible account name.
+void read_workers(reader& r, std::vector<std::string>& out) {
+  r.string_list("workers", out);
+  for (const auto& w : out) {
+    if (r.ok() && !plausible_username(w)) {
+      r.fail("workers", "entry '" + w + "' is not a username (1-64 bytes of a-z 0-9 . _ -)");
+    }
+  }
+}
+
+/// A slot's or an added slot's start and end.
+void read_times(reader& r, bool required, core::local_time& start, core::local_time& end) {
+  for (const bool is_end : {false, true}) {
+    const std::string_view key = is_end ? "end" : "start";
+    const auto* node = r.find(key);
+    if (node == nullptr) {
+      if (required) r.fail(key, "is missing");
+      continue;
+    }
+    auto minutes = parse_clock(*node, is_end);
+    if (!minutes) {
+      r.fail(key, is_end ? "must be a time \"HH:MM\" from 00:00 to 24:00" : "must be a time \"HH:MM\" from 00:00 to 23:59");
+      continue;
+    }
+    (is_end ? end : start).minutes = *minutes;
+  }
+}
+
+/// Says what schedule::create refused, naming the entry.
+[[nodiscard]] std::string describe(const std::string& file, const core::schedule_config& sc, std::error_code ec,
+                                   const core::schedule_problem& p) {
+  using core::schedule_errc;
+  if (ec == schedule_errc::unknown_time_zone) {
+    return file + ": [permanence] time_zone '" + sc.time_zone +
+           "' is not a time zone of this system's tzdata (/usr/share/zoneinfo), e.g. Europe/Paris or Europe/Brussels";
+  }
+  const auto name = [](const core::schedule_problem::entry& e) {
+    return std::string(e.exception ? "exception #" : "slot #") + std::to_string(e.index + 1);
+  };
+  std::string where = file + ": ";
+  if (p.subject) {
+    where += std::string(p.subject->exception ? "[permanence.exception] #" : "[permanence.slot] #") +
+             std::to_string(p.subject->index + 1) + ": ";
+  } else {
+    where += "[permanence] ";
+  }
+  if (ec == schedule_errc::overlapping_slots && p.other) {
+    std::string what = "overlaps " + name(*p.other);
+    what += p.worker.empty() ? " (both for every worker)" : " for worker " + p.worker;
+    if (p.date) what += " on " + date_text(*p.date);
+    return where + what;
+  }
+  if (ec == schedule_errc::bad_date && p.subject && p.subject->index < sc.exceptions.size()) {
+    return where + "date " + date_text(sc.exceptions[p.subject->index].date) + " is not a calendar date";
+  }
+  if (ec == schedule_errc::empty_slot) return where + "start and end are the same time";
+  if (ec == schedule_errc::too_many_entries) {
+    return where + (p.subject && p.subject->exception
+                        ? "more than " + std::to_string(core::limits::max_schedule_exceptions) + " exceptions"
+                        : "more than " + std::to_string(core::limits::max_schedule_slots) + " slots");
+  }
+  return where + ec.message();
+}
+
+/// [permanence] and its arrays of tables into c.permanence; returns whether emergency numbers
+/// were listed (they replace the country's).
+bool read_permanence(const std::string& file, const toml::table* permanence, config& c, std::string& error) {
+  auto& p = c.permanence;
+  core::schedule_config sc;
+  bool listed = false;
+  {
+    reader r(file, "permanence", permanence, error);
+    r.string("time_zone", sc.time_zone);
+    r.string("country", c.permanence_country);
+    if (r.ok() && c.permanence_country != "FR" && c.permanence_country != "BE" && !c.permanence_country.empty()) {
+      r.fail("country", "is '" + c.permanence_country + "', must be \"FR\", \"BE\" or \"\" (no default emergency numbers)");
+    }
+    r.boolean("show_workers_on_call", p.show_workers_on_call);
+    r.integer("queue_max", p.queue_max, 1, 100'000);
+    unsigned grace = 120;
+    unsigned long_wait = 20;
+    unsigned wait_limit = 90;
+    unsigned closing_notice = 10;
+    unsigned handling = 15;
+    r.integer("grace_seconds", grace, 0, 3600);
+    r.integer("long_wait_minutes", long_wait, 1, 1440);
+    r.integer("wait_limit_minutes", wait_limit, 1, 1440);
+    if (r.ok() && wait_limit < long_wait) {
+      r.fail("wait_limit_minutes", "is " + std::to_string(wait_limit) + ", must be at least long_wait_minutes (" +
+                                       std::to_string(long_wait) + ")");
+    }
+    r.integer("closing_notice_minutes", closing_notice, 0, 240);
+    r.integer("default_handling_minutes", handling, 1, 240);
+    p.grace = std::chrono::seconds(grace);
+    p.long_wait = std::chrono::minutes(long_wait);
+    p.wait_limit = std::chrono::minutes(wait_limit);
+    p.closing_notice = std::chrono::minutes(closing_notice);
+    p.default_handling_time = std::chrono::minutes(handling);
+    std::string handover = "colleague";
+    r.string("shift_end_handover", handover);
+    if (r.ok() && handover != "colleague" && handover != "end") {
+      r.fail("shift_end_handover", "is '" + handover + "', must be \"colleague\" or \"end\"");
+    }
+    p.handover = handover == "end" ? core::shift_end_handover::end : core::shift_end_handover::colleague;
+    r.boolean("close_sessions_at_shift_end", p.close_sessions_at_shift_end);
+    r.boolean("auto_assign", p.auto_assign);
+    r.integer("default_capacity", p.default_capacity, 0, protocol::limits::max_capacity);
+    std::string url;
+    r.string("contribution_url", url);
+    if (r.ok() && !url.empty()) {
+      if (url.rfind("https://", 0) != 0 || url.size() <= 8 || url.size() > protocol::limits::max_uri_bytes ||
+          has_control_character(url) || url.find(' ') != std::string::npos) {
+        r.fail("contribution_url", "must be an https:// URL of at most " +
+                                       std::to_string(protocol::limits::max_uri_bytes) + " bytes, without spaces");
+      } else {
+        p.contribution_url = url;
+      }
+    }
+  }
+  if (permanence == nullptr || !error.empty()) return false;
+
+  for_each_entry(file, *permanence, "slot", slot_keys, error, [&](reader& r, std::size_t) {
+    core::weekly_slot slot;
+    std::vector<std::string> days;
+    if (r.find("days") == nullptr) r.fail("days", "is missing");
+    r.string_list("days", days);
+    if (r.ok() && days.empty()) r.fail("days", "must list at least one day");
+    for (const auto& d : days) {
+      if (r.ok() && !add_days(d, slot.days)) {
+        r.fail("days", "entry '" + d + "' is not a day (mon tue wed thu fri sat sun, weekdays, weekend, daily)");
+      }
+    }
+    read_times(r, true, slot.start, slot.end);
+    read_workers(r, slot.workers);
+    sc.slots.push_back(std::move(slot));
+  });
+  for_each_entry(file, *permanence, "exception", exception_keys, error, [&](reader& r, std::size_t) {
+    core::dated_exception x;
+    const auto* date = r.find("date");
+    if (date == nullptr) {
+      r.fail("date", "is missing");
+    } else if (auto d = parse_date(*date)) {
+      x.date = *d;
+    } else {
+      r.fail("date", "must be a date \"YYYY-MM-DD\"");
+    }
+    r.boolean("closed", x.closed);
+    const bool has_slot = r.find("start") != nullptr || r.find("end") != nullptr || r.find("workers") != nullptr;
+    if (r.ok() && x.closed && has_slot) {
+      r.fail_entry("closed = true cannot go with start, end or workers (use two exceptions: a closure and an added slot)");
+    }
+    if (r.ok() && !x.closed && !has_slot) {
+      r.fail_entry("needs closed = true (a closure) or start and end (an added slot)");
+    }
+    if (!x.closed) {
+      read_times(r, true, x.start, x.end);
+      read_workers(r, x.workers);
+    }
+    sc.exceptions.push_back(std::move(x));
+  });
+  for_each_entry(file, *permanence, "emergency", emergency_keys, error, [&](reader& r, std::size_t i) {
+    listed = true;
+    if (i == protocol::limits::max_emergency_numbers) {
+      r.fail_entry("more than " + std::to_string(protocol::limits::max_emergency_numbers) +
+                   " emergency numbers (PROTOCOL.md §6.4)");
+      return;
+    }
+    core::emergency_number n;
+    const auto text = [&](std::string_view key, std::string& out, std::size_t max) {
+      if (r.find(key) == nullptr) return r.fail(key, "is missing");
+      r.string(key, out);
+      if (r.ok() && (out.empty() || out.size() > max || has_control_character(out))) {
+        r.fail(key, "must be 1 to " + std::to_string(max) + " bytes of text");
+      }
+    };
+    text("number", n.number, protocol::limits::max_phone_number_bytes);
+    text("label_fr", n.label_fr, protocol::limits::max_emergency_label_bytes);
+    text("label_en", n.label_en, protocol::limits::max_emergency_label_bytes);
+    r.boolean("sms", n.sms);
+    p.emergency_numbers.push_back(std::move(n));
+  });
+  if (!error.empty()) return listed;
+
+  std::shared_ptr<const core::schedule> on_call;
+  core::schedule_problem problem;
+  if (auto ec = core::schedule::create(sc, on_call, problem)) {
+    error = describe(file, sc, ec, problem);
+    return listed;
+  }
+  // No slot at all: the permanence runs on manual shifts only (permanence_settings::on_call).
+  p.on_call = on_call->empty() ? nullptr : on_call;
+  return listed;
+}
 
 }  // namespace
 
@@ -142,6 +456,7 @@ bool parse_listen(const std::string& text, std::string& address, std::uint16_t& 
 bool load_config(const std::filesystem::path& path, const overrides& cli, config& out, std::string& error) {
   error.clear();
   config c;
+  bool emergency_listed = false;
   if (!path.empty()) {
     toml::table root;
     try {
@@ -270,8 +585,10 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
                                   "allow_unsafe_durability = true only for throwaway test servers");
       }
     }
+    if (error.empty()) emergency_listed = read_permanence(file, root["permanence"].as_table(), c, error);
     if (!error.empty()) return false;
   }
+  if (!emergency_listed) c.permanence.emergency_numbers = core::default_emergency_numbers(c.permanence_country);
   if (cli.listen && !parse_listen(*cli.listen, c.listen_address, c.port, error)) {
     error = "--listen: " + error;
     return false;
@@ -300,6 +617,7 @@ core::relay_settings to_relay_settings(const config& c) {
   s.max_failed_logins = static_cast<int>(c.max_failed_logins);
   s.lockout = std::chrono::minutes(c.lockout_minutes);
   s.totp_issuer = c.totp_issuer;
+  s.permanence = c.permanence;
   if (!c.org_public_key.empty()) {
     std::error_code ec;
     auto encoded = protocol::encoded_bytes::from_text(c.org_public_key, ec);

@@ -64,6 +64,10 @@ struct config {
   std::size_t store_reader_threads = 2;
   unsigned store_busy_timeout_ms = 5000;
   bool store_quick_check_on_open = true;
+  // [permanence] (config/README.md): validated at load, the schedule already bound to its time
+  // zone; to_relay_settings hands it to the relay as relay_settings::permanence.
+  std::string permanence_country = "FR";  // "FR", "BE" or "": which default emergency numbers
+  core::permanence_settings permanence;   // emergency numbers: the listed ones, else the country's
 };
 
 /// Values given on the command line; each replaces the file's value when present.
