@@ -25,7 +25,8 @@ import { embedSnippet, sriSha384, widgetLoaderPath } from './snippet.js';
 import { catalogues, translator, type Lang, type StringKey } from './strings.js';
 import { printableTranscript, sealTranscript, transcriptOf } from './transcript.js';
 import { Vault, attachRecovery, keystoreKey, openRecovery, openVault, sealRecovery, sealVault, type KeystoreKey } from './vault.js';
-import { WsLink, type LinkStatus } from './ws_link.js';
+import { authRequest, toLinkError, TransportLink } from './transport_link.js';
+import type { AuthContext, StateInfo, TransportState } from '../common/transport/index.js';
 
 /** Characters: shortest passphrase accepted for the keystore. */
 const minPassphraseChars = 12;
@@ -44,7 +45,9 @@ export class ConsoleApp {
   private readonly root_: HTMLElement;
   private readonly status_: HTMLElement;
   private readonly announcer_: HTMLElement;
-  private link_: WsLink;
+  private link_: TransportLink;
+  private pendingLogin_: Frame | undefined;
+  private everReady_ = false;
   private session_: Session | undefined;
   private desk_: Desk | undefined;
   private keystoreKey_: KeystoreKey | undefined;
@@ -60,12 +63,29 @@ export class ConsoleApp {
     this.link_ = this.newLink();
   }
 
-  private newLink(): WsLink {
+  private newLink(): TransportLink {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-    const link = new WsLink(url);
-    link.onStatus = (s, code) => this.onLinkStatus(s, code);
-    link.onReopen = () => void this.reauthenticate();
+    const link = new TransportLink({
+      url,
+      authenticate: (ctx) => this.authenticate(ctx),
+      cursors: () => (this.desk_ ? this.desk_.openConversations().slice(0, 256).map((c) => ({ conversation_id: c.id, last_seq: c.lastSeq })) : []),
+    });
+    link.onState((s, info) => this.onLinkState(s, info));
     return link;
+  }
+
+  /** The transport's hook on every new connection: resume with the token, or log in (and enrol TOTP). */
+  private async authenticate(ctx: AuthContext): Promise<void> {
+    if (this.session_?.token) {
+      await authRequest(ctx, { type: 'auth.resume', token: this.session_.token });
+      return;
+    }
+    const login = this.pendingLogin_;
+    this.pendingLogin_ = undefined;
+    if (!login) throw new Error('no credentials');
+    const ok = await authRequest(ctx, login);
+    this.session_ = { token: String(ok['token']), workerId: Number(ok['worker_id']), displayName: String(ok['display_name'] ?? login['username']), username: String(login['username']) };
+    if (ok['totp_enrolled'] === false) await this.showTotpEnrolment(ctx);
   }
 
   /** Builds the page frame and shows the first screen. */
@@ -138,32 +158,19 @@ export class ConsoleApp {
     return this.t('err_generic', { name: e instanceof Error ? e.message : String(e) });
   }
 
-  private onLinkStatus(s: LinkStatus, code?: number): void {
-    if (s === 'offline') this.status_.textContent = this.t('connection_offline');
-    else if (s === 'online' && this.desk_) this.status_.textContent = this.t('connection_back');
-    else if (s === 'stopped' && (code === 4003 || code === 4002) && this.session_) {
-      // Revoked or refused: log in again; the desk (and every draft in it) stays in memory.
+  private onLinkState(s: TransportState, info: StateInfo): void {
+    if (s === 'waiting_retry') this.status_.textContent = this.t('connection_offline');
+    else if (s === 'ready') {
+      if (this.everReady_ && this.desk_) {
+        this.status_.textContent = this.t('connection_back');
+        void this.desk_.resume().catch(() => undefined);
+      } else this.status_.textContent = this.t('connection_online');
+      this.everReady_ = true;
+    } else if (s === 'stopped' && info.action === 'login' && this.desk_ && this.session_?.token) {
+      // Revoked or expired: log in again; the desk (and every draft in it) stays in memory.
       this.session_.token = undefined;
       this.showLogin(this.t('err_session_expired'));
-    }
-    if (s === 'stopped' && code === 4004) this.status_.textContent = this.t('shift_off');
-  }
-
-  private async ensureOpen(): Promise<void> {
-    if (!this.link_.online) await this.link_.open();
-  }
-
-  private async reauthenticate(): Promise<void> {
-    if (!this.session_?.token) return;
-    try {
-      await this.link_.request({ type: 'auth.resume', token: this.session_.token });
-      await this.desk_?.resume();
-    } catch (e) {
-      if (e instanceof ServerError && e.errorName === 'invalid_token') {
-        this.session_.token = undefined;
-        this.showLogin(this.t('err_session_expired'));
-      }
-    }
+    } else if (s === 'stopped' && info.action === 'shift_ended') this.status_.textContent = this.t('shift_off');
   }
 
   // ---- login -----------------------------------------------------------------------------
@@ -201,20 +208,19 @@ export class ConsoleApp {
     err.textContent = '';
     submit.disabled = true;
     submit.textContent = this.t('working');
+    const f: Frame = { type: 'auth.login', username, password, device };
+    if (totp) f['totp'] = totp;
+    this.pendingLogin_ = f;
+    if (this.session_) this.session_.token = undefined;
     try {
-      await this.ensureOpen();
-      const f: Frame = { type: 'auth.login', username, password, device };
-      if (totp) f['totp'] = totp;
-      const ok = await this.link_.request(f);
-      this.session_ = { token: String(ok['token']), workerId: Number(ok['worker_id']), displayName: String(ok['display_name'] ?? username), username };
-      this.status_.textContent = this.t('connection_online');
-      if (ok['totp_enrolled'] === false) await this.showTotpEnrolment();
-      else if (this.desk_) {
+      await this.link_.start();
+      if (this.desk_) {
         // Logged in again after a revoked session: the unlocked desk carries on.
         await this.desk_.resume();
         this.showDesk();
       } else await this.afterLogin();
     } catch (e) {
+      this.pendingLogin_ = undefined;
       err.textContent = this.errorText(e);
       submit.disabled = false;
       submit.textContent = this.t('login_button');
@@ -223,10 +229,13 @@ export class ConsoleApp {
 
   // ---- TOTP enrolment --------------------------------------------------------------------
 
-  private async showTotpEnrolment(): Promise<void> {
-    const reply = await this.link_.request({ type: 'auth.totp_setup' });
+  private async showTotpEnrolment(ctx: AuthContext): Promise<void> {
+    const reply = await authRequest(ctx, { type: 'auth.totp_setup' });
     const uri = String(reply['otpauth_uri']);
-    this.screen_ = () => void this.showTotpEnrolment();
+    let done: () => void = () => {};
+    const enrolled = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     const secret = new URL(uri).searchParams.get('secret') ?? '';
     const grouped = secret.match(/.{1,4}/g)?.join(' ') ?? secret;
     const err = this.errorBox('totp-error');
@@ -239,13 +248,13 @@ export class ConsoleApp {
         onsubmit: (ev: Event) => {
           ev.preventDefault();
           err.textContent = '';
-          this.link_.request({ type: 'auth.totp_confirm', code: code.value.trim() }).then(
+          authRequest(ctx, { type: 'auth.totp_confirm', code: code.value.trim() }).then(
             () => {
               this.announce(this.t('totp_done'));
-              void this.afterLogin();
+              done();
             },
             (e: unknown) => {
-              err.textContent = this.errorText(e);
+              err.textContent = this.errorText(toLinkError(e));
               code.select();
             },
           );
@@ -264,6 +273,7 @@ export class ConsoleApp {
       form,
     );
     code.focus();
+    await enrolled;
   }
 
   // ---- keys: setup, unlock, restore ------------------------------------------------------
@@ -302,7 +312,7 @@ export class ConsoleApp {
           ev.preventDefault();
           err.textContent = '';
           if (!this.checkCertificate(vault, cert.value)) {
-            err.textContent = this.t('setup_certificate_bad');
+            err.textContent = `${this.t('setup_certificate_bad')} (${this.certificateProblem_})`;
             cert.focus();
             return;
           }
@@ -319,11 +329,12 @@ export class ConsoleApp {
         },
       },
       field('setup-certificate', this.t('setup_certificate'), cert, this.t('setup_certificate_hint')),
-      org,
       field('setup-passphrase', this.t('setup_passphrase'), pass1, this.t('setup_passphrase_hint')),
       field('setup-passphrase-again', this.t('setup_passphrase_again'), pass2),
       submit,
       err,
+      // Below the button: filled when the certificate box loses focus, it must not move the button.
+      org,
     );
     this.frame(
       this.t('setup_title'),
@@ -346,7 +357,8 @@ export class ConsoleApp {
       verifyWorkerCertificate(bytes, fp, Math.floor(Date.now() / 1000), vault.identity.publicKey);
       vault.certificate = bytes;
       return fp;
-    } catch {
+    } catch (e) {
+      this.certificateProblem_ = e instanceof CryptoError ? e.code : String(e);
       return undefined;
     }
   }
@@ -571,8 +583,18 @@ export class ConsoleApp {
     });
   }
 
+  private certificateProblem_ = '';
+  private queueTimer_: ReturnType<typeof setInterval> | undefined;
+
   private showDesk(): void {
     this.screen_ = () => this.showDesk();
+    // relaisd pushes queue.snapshot to workers on shift (PROTOCOL.md §6.5); reading it again
+    // every few seconds covers a server that does not push yet, and costs one frame.
+    if (this.queueTimer_ === undefined) {
+      this.queueTimer_ = setInterval(() => {
+        if (this.desk_?.onShift) void this.desk_.refreshQueue();
+      }, consoleLimits.queueRefreshMs);
+    }
     this.panes_.clear();
     const desk = h('div', { id: 'desk', class: 'desk' });
     this.frame(this.t('desk_title'), desk);
@@ -754,20 +776,28 @@ export class ConsoleApp {
   private renderPast(el: HTMLElement): void {
     const d = this.desk_!;
     const past = d.pastConversations().slice(0, 20);
+    const openIds = new Set([...el.querySelectorAll('details[open]')].map((x) => x.id));
     replaceChildren(
       el,
       h('h2', { id: 'past-title', text: this.t('past_title') }),
       h(
         'ul',
         { id: 'past-list' },
-        ...past.map((c) =>
-          h(
+        ...past.map((c) => {
+          const note = d.noteFor(c.id);
+          return h(
             'li',
             {},
-            h('span', { text: this.t('conversation_label', { id: c.id }) + ' · ' + c.messages.length }),
-            h('button', { type: 'button', id: `print-${c.id}`, text: this.t('export_print'), onclick: () => this.printTranscript(c.id) }),
-          ),
-        ),
+            h(
+              'details',
+              { id: `past-${c.id}`, open: openIds.has(`past-${c.id}`) },
+              h('summary', { text: this.t('conversation_label', { id: c.id }) + ' · ' + c.messages.length }),
+              h('ol', { class: 'log' }, ...c.messages.map((m) => h('li', { class: 'msg ' + m.sender }, h('span', { class: 'who', text: (m.sender === 'worker' ? this.t('me') : this.t('them')) + ' : ' }), h('span', { class: 'text', text: m.text || this.t('from_other_device') })))),
+              note ? h('p', { class: 'note-text' }, h('strong', { text: this.t('note_title') + ' : ' }), note) : null,
+              h('button', { type: 'button', id: `print-${c.id}`, text: this.t('export_print'), onclick: () => this.printTranscript(c.id) }),
+            ),
+          );
+        }),
       ),
     );
   }
@@ -861,10 +891,11 @@ export class ConsoleApp {
     } catch {
       // Leaving anyway: the token dies with the page.
     }
-    this.link_.close();
+    this.link_.stop();
     this.desk_?.vault.destroy();
     this.desk_ = undefined;
     this.session_ = undefined;
+    this.everReady_ = false;
     this.link_ = this.newLink();
     this.showLogin();
   }
@@ -894,7 +925,7 @@ class ConversationPane {
     const t = app_.tr;
     const id = id_;
     const c = desk_.vault.conversations.get(id)!;
-    this.log_ = h('ol', { id: `log-${id}`, class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('conversation_label', { id }), tabindex: '0' });
+    this.log_ = h('ol', { class: 'messages' });
     this.state_ = h('p', { id: `state-${id}`, class: 'conv-state', role: 'status' });
     this.typing_ = h('p', { id: `typing-${id}`, class: 'typing', 'aria-live': 'polite' });
     this.compose_ = h('textarea', { rows: 3, maxlength: consoleLimits.maxMessageBytes });
@@ -1013,7 +1044,8 @@ class ConversationPane {
       { id: `conversation-${id}`, class: 'pane', 'aria-labelledby': `conv-title-${id}` },
       h('h3', { id: `conv-title-${id}`, text: title }),
       this.state_,
-      this.log_,
+      // role=log on a wrapper: on the list itself it would hide the list semantics of its items.
+      h('div', { id: `log-${id}`, class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('conversation_label', { id }), tabindex: '0' }, this.log_),
       this.typing_,
       composer,
       this.tools_,
