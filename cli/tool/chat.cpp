@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "chat_state.hpp"
 #include "org.hpp"
@@ -22,6 +23,7 @@
 #include "relais/crypto/encoding.hpp"
 #include "relais/crypto/random.hpp"
 #include "relais/crypto/safety_number.hpp"
+#include "relais/crypto/sealed.hpp"
 #include "relais/protocol/codec.hpp"
 
 namespace relais::cli {
@@ -31,10 +33,25 @@ const char* const chat_help =
     "  TEXT            send TEXT (UTF-8, up to 45,823 bytes) in the current conversation, end-to-end\n"
     "                  encrypted; held until a session exists (a worker cannot write first)\n"
     "  //TEXT          send \"/TEXT\"\n"
-    "  /join [urgent]  beneficiary: queue.join (--urgent makes every join urgent)\n"
+    "  /prechat TEXT   beneficiary: pre-chat answers for the next /join, sealed to the workers of\n"
+    "                  inbox.list_recipients whose certificate verifies (CRYPTO.md §17)\n"
+    "  /join [urgent]  beneficiary: queue.join (--urgent makes every join urgent), with the sealed\n"
+    "                  pre-chat if one was given\n"
     "  /leave          beneficiary: queue.leave\n"
-    "  /shift on|off   worker: shift.start / shift.stop\n"
-    "  /take [TICKET]  worker: queue.take (the next in serving order without TICKET)\n"
+    "  /inbox TEXT     beneficiary: inbox.send, TEXT sealed to the verified recipient workers\n"
+    "  /permanence     permanence.get (and its pushes)\n"
+    "  /shift on       worker: shift.start\n"
+    "  /shift off [colleague|end]  worker: shift.stop, with the handover of open conversations\n"
+    "  /holiday on [UNTIL_MS] | /holiday off   worker: shift.holiday\n"
+    "  /presence available|busy [CAPACITY]     worker: presence.set\n"
+    "  /queue          worker: queue.list (snapshot pushes are printed too)\n"
+    "  /take [TICKET]  worker: queue.take (the next in serving order without TICKET); a sealed\n"
+    "                  pre-chat is opened with the worker's signed prekeys (event prechat)\n"
+    "  /transfer WORKER_ID  worker: hand the current conversation to a colleague (signed control\n"
+    "                  message, CRYPTO.md §8, after her certificate verified)\n"
+    "  /inbox list [AFTER_ID]  worker: inbox.list (event inbox, entries kept for /inbox open)\n"
+    "  /inbox open [ID]        worker: decrypt a listed entry (all listed without ID)\n"
+    "  /inbox answer ID        worker: inbox.answer (opens a conversation)\n"
     "  /totp setup     worker: auth.totp_setup; prints the otpauth:// URI (event totp_secret)\n"
     "  /totp CODE      worker: auth.totp_confirm; once enrolled, publishes the keys and syncs\n"
     "  /conv ID        make conversation ID the current one\n"
@@ -57,6 +74,8 @@ const char* const chat_help =
     "keys_published, keys_low, shift, queued, queue, assigned, opened, secured (bundle and certificate\n"
     "verified: worker_name, safety_number), held, sent, ack, message (conversation_id, seq, sender, text,\n"
     "sent_at), resent, queued_send (behind sends the server paced), duplicate, undecryptable, untrusted, delivered, read, typing, ended, synced, status, permanence,\n"
+    "queue_timeout, inbox_offer, recipient_skipped, sealed, prechat_not_sent, inbox_sent, prechat,\n"
+    "presence, transfer_sent, transferred, history_unreadable, inbox, inbox_message, inbox_count,\n"
     "frame (anything else), error (code, name, request), closed (code).\n"
     "Each message is shown once: the state folder remembers the seqs shown and is written before the\n"
     "event is printed; the receipts conversation.delivered/read are sent automatically.\n"
@@ -120,6 +139,16 @@ class chat {
     std::string what;
     std::int64_t conversation_id = 0;
     std::string client_msg_id;
+    std::int64_t worker_id = 0;  // keys.fetch of a worker: whose bundle
+  };
+  /// A text being sealed to the workers (CRYPTO.md §17): waits for inbox.recipients, then for
+  /// one bundle per worker, then seals and sends queue.join or inbox.send.
+  struct seal_job {
+    crypto::sealed_purpose purpose = crypto::sealed_purpose::inbox;
+    std::string text;
+    bool urgent = false;
+    std::size_t pending = 0;
+    std::vector<crypto::sealed_recipient> verified;
   };
   /// A command that blocks the following ones until its condition holds.
   struct waiter {
@@ -148,6 +177,17 @@ class chat {
   void on_bundle(const pr::keys_bundle& b);
   void on_message(const pr::conversation_message& m);
   void on_sync_done(const pr::sync_done& d);
+  void on_assigned(const pr::conversation_assigned& x);
+  void on_transferred(const pr::conversation_transferred& t);
+  void start_seal(crypto::sealed_purpose purpose, std::string text, bool urgent);
+  void on_recipients(const pr::inbox_recipients& r);
+  void on_worker_bundle(std::int64_t worker_id, const pr::keys_bundle& b);
+  void recipient_done();
+  void finish_seal();
+  void send_join(bool urgent, const crypto::bytes* prechat);
+  void on_transfer_bundle(std::int64_t conversation_id, std::int64_t worker_id, const pr::keys_bundle& b);
+  void on_inbox_messages(const pr::inbox_messages& m);
+  void open_inbox(std::int64_t id);
   void send_text(const std::string& text);
   void encrypt_and_send(conversation_state& c, const std::string& text);
   void flush_held(conversation_state& c);
@@ -163,7 +203,7 @@ class chat {
   void save();
   std::string rid(std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
   template <class T>
-  void send(T m, std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
+  std::string send(T m, std::string what, std::int64_t conversation_id = 0, std::string client_msg_id = {});
   /// Sends a message that has no reply (receipts, typing): no request is remembered for it.
   template <class T>
   void send_untracked(const T& m);
@@ -188,6 +228,10 @@ class chat {
   steady::time_point quit_deadline_;
   std::map<std::int64_t, bool> receipts_due_;
   std::map<std::int64_t, bool> fetching_;
+  std::int64_t worker_id_ = 0;       // ours, from auth.ok (a worker finds her pre-chat entry by it)
+  std::string prechat_;              // beneficiary: pre-chat answers for the next /join
+  std::optional<seal_job> job_;      // at most one sealing at a time
+  std::map<std::int64_t, pr::inbox_item> inbox_;  // worker: entries listed in this run
   /// Sends waiting for their turn after the server said "too fast" (rate_limited,
   /// server_busy...): sent one per pace_, in order, and new messages queue behind them, so that
   /// the order of the conversation is kept and the client never floods a server that already
@@ -231,9 +275,11 @@ std::string chat::rid(std::string what, std::int64_t conversation_id, std::strin
 }
 
 template <class T>
-void chat::send(T m, std::string what, std::int64_t conversation_id, std::string client_msg_id) {
-  m.rid = rid(std::move(what), conversation_id, std::move(client_msg_id));
+std::string chat::send(T m, std::string what, std::int64_t conversation_id, std::string client_msg_id) {
+  auto r = rid(std::move(what), conversation_id, std::move(client_msg_id));
+  m.rid = r;
   if (conn_.send(pr::encode(m)) != ok) fatal(protocol_failure, "the connection failed while sending");
+  return r;
 }
 
 template <class T>
@@ -345,7 +391,10 @@ int chat::authenticate(const std::string& password) {
         save();
       }
       json ev = {{"event", "authenticated"}, {"role", c_.role}, {"resumed", resumed}};
-      if (a->worker_id) ev["worker_id"] = *a->worker_id;
+      if (a->worker_id) {
+        ev["worker_id"] = *a->worker_id;
+        worker_id_ = *a->worker_id;
+      }
       if (a->display_name) ev["display_name"] = *a->display_name;
       if (a->totp_enrolled) ev["totp_enrolled"] = *a->totp_enrolled;
       ev["identity_key"] = crypto::to_base64url(st_.identity->public_key_bytes());
@@ -605,6 +654,21 @@ void chat::on_error(const pr::error_message& e) {
   }
   const auto refused_request = it->second;
   requests_.erase(it);
+  if (refused_request.what == "keys.fetch.worker") {
+    // A worker without keys (or gone) is left out of the recipients: not a failure of the run.
+    emit({{"event", "recipient_skipped"}, {"worker_id", refused_request.worker_id}, {"reason", e.name}});
+    recipient_done();
+    return;
+  }
+  if (refused_request.what == "inbox.list_recipients" && job_) {
+    auto job = std::move(*job_);
+    job_.reset();
+    if (job.purpose == crypto::sealed_purpose::prechat) {
+      // Waiting matters more than the pre-chat: join without it, and say so.
+      emit({{"event", "prechat_not_sent"}, {"reason", e.name}});
+      send_join(job.urgent, nullptr);
+    }
+  }
   ev["request"] = refused_request.what;
   if (refused_request.conversation_id) ev["conversation_id"] = refused_request.conversation_id;
   if (!refused_request.client_msg_id.empty()) ev["client_msg_id"] = refused_request.client_msg_id;
@@ -636,6 +700,17 @@ void chat::on_error(const pr::error_message& e) {
 
 void chat::on_bundle(const pr::keys_bundle& b) {
   auto it = b.rid ? requests_.find(*b.rid) : requests_.end();
+  if (it != requests_.end() && it->second.what == "keys.fetch.worker") {
+    auto worker_id = it->second.worker_id;
+    requests_.erase(it);
+    return on_worker_bundle(worker_id, b);
+  }
+  if (it != requests_.end() && it->second.what == "keys.fetch.transfer") {
+    auto conversation_id = it->second.conversation_id;
+    auto worker_id = it->second.worker_id;
+    requests_.erase(it);
+    return on_transfer_bundle(conversation_id, worker_id, b);
+  }
   if (it == requests_.end() || it->second.what != "keys.fetch") {
     emit({{"event", "frame"}, {"type", "keys.bundle"}});
     return;
@@ -659,6 +734,9 @@ void chat::on_bundle(const pr::keys_bundle& b) {
     return untrusted("bad key sizes");
   }
   if (cert.worker_identity != pb.identity_key) return untrusted("the certificate is for another identity key");
+  if (!c.expected_worker_key.empty() && b.identity_key.text() != c.expected_worker_key) {
+    return untrusted("the bundle is not the one of the worker named in the signed transfer");
+  }
   pb.spk_id = static_cast<std::uint32_t>(b.spk_id);  // the codec checked 0..2^32-1
   if (b.opk_id && b.opk_pub) {
     pb.opk_id = static_cast<std::uint32_t>(*b.opk_id);
@@ -668,6 +746,7 @@ void chat::on_bundle(const pr::keys_bundle& b) {
   if (auto ec = crypto::session::initiate(*st_.identity, pb, rng_, session)) return untrusted(ec.message());
   c.session = std::move(session);
   c.peer_key = b.identity_key.text();
+  c.expected_worker_key.clear();
   save();
   emit({{"event", "secured"},
         {"conversation_id", conversation_id},
@@ -714,6 +793,12 @@ void chat::on_message(const pr::conversation_message& m) {
   c.mark_seen(m.seq);
   receipts_due_[c.id] = true;
   save();  // written before the event: a kill after this line can never show the message twice
+  if (ec && c.transferred_in && !c.session) {
+    // Sealed to the previous worker's session: history follows only by re-encryption from her
+    // console (CRYPTO.md §8), so this is expected, not a failure.
+    emit({{"event", "history_unreadable"}, {"conversation_id", m.conversation_id}, {"seq", m.seq}});
+    return;
+  }
   if (ec) {
     status_ = protocol_failure;
     emit({{"event", "undecryptable"}, {"conversation_id", m.conversation_id}, {"seq", m.seq}, {"error", ec.message()}});
@@ -729,6 +814,266 @@ void chat::on_message(const pr::conversation_message& m) {
         {"text", text},
         {"sent_at", m.sent_at}});
   if (!c.held.empty()) flush_held(c);
+}
+
+/// The prekey bundle of a keys.bundle frame; false when a key has the wrong size.
+bool to_prekey_bundle(const pr::keys_bundle& b, crypto::prekey_bundle& pb) {
+  if (b.identity_key.decode_into(pb.identity_key) || b.spk_pub.decode_into(pb.spk_pub) ||
+      b.spk_signature.decode_into(pb.spk_signature)) {
+    return false;
+  }
+  pb.spk_id = static_cast<std::uint32_t>(b.spk_id);  // the codec checked 0..2^32-1
+  pb.opk_id.reset();  // never used by sealing or transfers
+  return true;
+}
+
+void chat::send_join(bool urgent, const crypto::bytes* prechat) {
+  pr::queue_join j;
+  j.urgent = urgent;
+  if (prechat) j.prechat = pr::encoded_bytes::from_bytes(*prechat);
+  send(j, "queue.join");
+}
+
+void chat::start_seal(crypto::sealed_purpose purpose, std::string text, bool urgent) {
+  if (job_) {
+    emit({{"event", "error"}, {"name", "usage"}, {"message", "a sealed message is already being prepared"}});
+    status_ = usage;
+    return;
+  }
+  job_ = seal_job{purpose, std::move(text), urgent, 0, {}};
+  send(pr::inbox_list_recipients{}, "inbox.list_recipients");
+}
+
+void chat::on_recipients(const pr::inbox_recipients& r) {
+  if (!job_) {
+    emit({{"event", "frame"}, {"type", "inbox.recipients"}});
+    return;
+  }
+  job_->pending = r.workers.size();
+  if (r.workers.empty()) return finish_seal();
+  // One bundle per worker: each is verified against the pinned org key before anything is
+  // sealed to it (CRYPTO.md §17.1).
+  for (const auto& w : r.workers) {
+    pr::keys_fetch f;
+    f.worker_id = w.worker_id;
+    auto rid_sent = send(std::move(f), "keys.fetch.worker");
+    requests_[rid_sent].worker_id = w.worker_id;
+  }
+}
+
+void chat::on_worker_bundle(std::int64_t worker_id, const pr::keys_bundle& b) {
+  if (!job_) return;
+  auto skip = [&](const std::string& why) {
+    emit({{"event", "recipient_skipped"}, {"worker_id", worker_id}, {"reason", why}});
+    recipient_done();
+  };
+  crypto::prekey_bundle pb;
+  if (!to_prekey_bundle(b, pb)) return skip("bad key sizes");
+  if (!b.worker_certificate) return skip("no worker certificate");
+  crypto::sealed_recipient r;
+  if (auto ec = crypto::verify_sealed_recipient(static_cast<std::uint64_t>(worker_id), pb,
+                                                to_bytes(b.worker_certificate->decode()), org_pub_, unix_now(), r)) {
+    return skip("untrusted: " + ec.message());
+  }
+  if (job_->verified.size() == crypto::limits::max_sealed_recipients) return skip("more than 16 recipients");
+  job_->verified.push_back(std::move(r));
+  recipient_done();
+}
+
+void chat::recipient_done() {
+  if (!job_) return;
+  if (job_->pending > 0) --job_->pending;
+  if (job_->pending == 0) finish_seal();
+}
+
+void chat::finish_seal() {
+  auto job = std::move(*job_);
+  job_.reset();
+  const bool prechat = job.purpose == crypto::sealed_purpose::prechat;
+  if (job.verified.empty()) {
+    if (prechat) {
+      emit({{"event", "prechat_not_sent"}, {"reason", "no worker whose certificate verifies"}});
+      return send_join(job.urgent, nullptr);
+    }
+    emit({{"event", "error"}, {"name", "no_recipient"}, {"message", "no worker whose certificate verifies"}});
+    status_ = refused;
+    return;
+  }
+  json ids = json::array();
+  for (const auto& r : job.verified) ids.push_back(r.worker_id());
+  const auto plaintext = to_bytes(job.text);
+  sodium_memzero(job.text.data(), job.text.size());
+  if (prechat) {
+    crypto::bytes blob;
+    if (auto ec = crypto::seal_prechat(*st_.identity, job.verified, plaintext, rng_, blob)) {
+      emit({{"event", "prechat_not_sent"}, {"reason", "too long for " + std::to_string(job.verified.size()) +
+                                                          " recipients: " + ec.message()}});
+      status_ = usage;
+      return send_join(job.urgent, nullptr);
+    }
+    emit({{"event", "sealed"}, {"purpose", "prechat"}, {"recipients", ids}, {"bytes", blob.size()}});
+    return send_join(job.urgent, &blob);
+  }
+  crypto::sealed_message m;
+  if (auto ec = crypto::seal_to_workers(crypto::sealed_purpose::inbox, *st_.identity, job.verified, plaintext, rng_, m)) {
+    emit({{"event", "error"}, {"name", "seal_failed"}, {"message", ec.message()}});
+    status_ = usage;
+    return;
+  }
+  emit({{"event", "sealed"}, {"purpose", "inbox"}, {"recipients", ids}, {"bytes", m.ciphertext.size()}});
+  pr::inbox_send out;
+  std::array<std::uint8_t, client_msg_id_bytes> id_bytes{};
+  rng_.fill(id_bytes);
+  out.client_msg_id = crypto::to_base64url(id_bytes);
+  out.ciphertext = pr::encoded_bytes::from_bytes(m.ciphertext);
+  for (const auto& k : m.keys) {
+    out.recipients.push_back({static_cast<std::int64_t>(k.worker_id), pr::encoded_bytes::from_bytes(k.wrapped_key)});
+  }
+  send(std::move(out), "inbox.send", 0, {});
+}
+
+void chat::on_assigned(const pr::conversation_assigned& x) {
+  auto& c = conversation(x.conversation_id);
+  c.open = true;
+  c.peer_key = x.beneficiary_key.text();
+  if (x.transferred_from) c.transferred_in = true;
+  become_current(c);
+  save();
+  json ev = {{"event", "assigned"}, {"conversation_id", x.conversation_id}, {"beneficiary_key", c.peer_key},
+             {"urgent", x.urgent}, {"returning", x.returning}};
+  if (x.transferred_from) ev["transferred_from"] = *x.transferred_from;
+  if (x.inbox_id) ev["inbox_id"] = *x.inbox_id;
+  emit(std::move(ev));
+  if (!x.prechat) return;
+  // The pre-chat answers, sealed to this worker's signed prekey (CRYPTO.md §17).
+  crypto::public_key beneficiary{};
+  crypto::bytes plaintext;
+  std::error_code ec = x.beneficiary_key.decode_into(beneficiary) ? crypto::make_error_code(crypto::errc::malformed_input)
+                                                                   : std::error_code{};
+  if (!ec) {
+    ec = crypto::open_prechat(*st_.identity, static_cast<std::uint64_t>(worker_id_), st_.prekeys, beneficiary,
+                              to_bytes(x.prechat->decode()), plaintext);
+  }
+  if (ec) {
+    status_ = protocol_failure;
+    emit({{"event", "prechat_unreadable"}, {"conversation_id", x.conversation_id}, {"error", ec.message()}});
+    return;
+  }
+  std::string text(plaintext.begin(), plaintext.end());
+  crypto::wipe(plaintext);
+  texts_.push_back(text);
+  emit({{"event", "prechat"}, {"conversation_id", x.conversation_id}, {"text", text}});
+}
+
+void chat::on_transfer_bundle(std::int64_t conversation_id, std::int64_t worker_id, const pr::keys_bundle& b) {
+  auto refuse = [&](const std::string& why) {
+    status_ = refused;
+    emit({{"event", "untrusted"}, {"conversation_id", conversation_id}, {"worker_id", worker_id}, {"message", why}});
+  };
+  crypto::prekey_bundle pb;
+  if (!to_prekey_bundle(b, pb)) return refuse("bad key sizes");
+  if (!b.worker_certificate) return refuse("the colleague's bundle has no worker certificate");
+  if (!have_org_pub_) return refuse("no organisation key to verify the colleague (--org-key-pub)");
+  crypto::worker_certificate cert;
+  if (auto ec = crypto::verify_worker_certificate(to_bytes(b.worker_certificate->decode()), org_pub_, unix_now(), cert)) {
+    return refuse("colleague's certificate: " + ec.message());
+  }
+  if (cert.worker_identity != pb.identity_key) return refuse("the certificate is for another identity key");
+  crypto::transfer_message t;
+  t.conversation_id = std::to_string(conversation_id);  // PROTOCOL.md: the decimal ASCII id
+  t.from_worker = st_.identity->public_key_bytes();
+  t.to_worker = pb.identity_key;
+  t.issued_at = unix_now();
+  crypto::bytes control;
+  if (auto ec = crypto::sign_transfer(*st_.identity, t, control)) return refuse("cannot sign: " + ec.message());
+  pr::conversation_transfer out;
+  out.conversation_id = conversation_id;
+  out.to_worker_id = worker_id;
+  out.control = pr::encoded_bytes::from_bytes(control);
+  auto r = send(std::move(out), "conversation.transfer", conversation_id);
+  requests_[r].worker_id = worker_id;
+}
+
+void chat::on_transferred(const pr::conversation_transferred& t) {
+  auto& c = conversation(t.conversation_id);
+  json ev = {{"event", "transferred"}, {"conversation_id", t.conversation_id}, {"from_worker_id", t.from_worker_id},
+             {"to_worker_id", t.to_worker_id}, {"to_display_name", t.to_display_name}};
+  if (role_ == pr::peer_role::worker) {
+    // We handed it over: the old session is closed and its keys deleted (CRYPTO.md §8).
+    c.open = false;
+    c.session.reset();
+    c.unacked.clear();
+    c.held.clear();
+    if (st_.current == c.id) st_.current = 0;
+    save();
+    emit(std::move(ev));
+    return;
+  }
+  // Beneficiary: accept a new worker only on the current worker's signature (CRYPTO.md §8).
+  crypto::public_key current{};
+  auto current_raw = crypto::from_base64url(c.peer_key);
+  crypto::transfer_message verified;
+  std::error_code ec;
+  if (!current_raw || current_raw->size() != current.size()) {
+    ec = crypto::make_error_code(crypto::errc::authentication_failed);
+  } else {
+    std::copy(current_raw->begin(), current_raw->end(), current.begin());
+    ec = crypto::verify_transfer(to_bytes(t.control.decode()), current, verified);
+  }
+  if (!ec && verified.conversation_id != std::to_string(t.conversation_id)) {
+    ec = crypto::make_error_code(crypto::errc::authentication_failed);
+  }
+  if (ec) {
+    status_ = refused;
+    emit({{"event", "untrusted"}, {"conversation_id", t.conversation_id},
+          {"message", "transfer not signed by the current worker: " + ec.message()}});
+    return;
+  }
+  c.session.reset();  // a transfer starts a new session with the new worker's bundle
+  c.worker_id = t.to_worker_id;
+  c.display_name = t.to_display_name;
+  c.expected_worker_key = crypto::to_base64url(verified.to_worker);
+  save();
+  ev["verified"] = true;
+  emit(std::move(ev));
+  fetch_keys(c.id);
+}
+
+void chat::on_inbox_messages(const pr::inbox_messages& m) {
+  json items = json::array();
+  for (const auto& item : m.items) {
+    inbox_[item.inbox_id] = item;
+    items.push_back({{"inbox_id", item.inbox_id}, {"beneficiary_key", item.beneficiary_key.text()},
+                     {"received_at", item.received_at}});
+  }
+  emit({{"event", "inbox"}, {"items", items}, {"more", m.more}});
+}
+
+void chat::open_inbox(std::int64_t id) {
+  auto it = inbox_.find(id);
+  if (it == inbox_.end()) {
+    emit({{"event", "error"}, {"name", "usage"}, {"message", "/inbox open: entry " + std::to_string(id) + " not listed"}});
+    status_ = usage;
+    return;
+  }
+  const auto& item = it->second;
+  crypto::public_key beneficiary{};
+  crypto::bytes plaintext;
+  std::error_code ec = item.beneficiary_key.decode_into(beneficiary)
+                           ? crypto::make_error_code(crypto::errc::malformed_input)
+                           : crypto::open_sealed(crypto::sealed_purpose::inbox, *st_.identity, st_.prekeys, beneficiary,
+                                                 to_bytes(item.wrapped_key.decode()), to_bytes(item.ciphertext.decode()),
+                                                 plaintext);
+  if (ec) {
+    status_ = protocol_failure;
+    emit({{"event", "undecryptable"}, {"inbox_id", id}, {"error", ec.message()}});
+    return;
+  }
+  std::string text(plaintext.begin(), plaintext.end());
+  crypto::wipe(plaintext);
+  texts_.push_back(text);
+  emit({{"event", "inbox_message"}, {"inbox_id", id}, {"beneficiary_key", item.beneficiary_key.text()},
+        {"received_at", item.received_at}, {"text", text}});
 }
 
 void chat::on_sync_done(const pr::sync_done& d) {
@@ -771,6 +1116,13 @@ void chat::handle(const pr::message& m) {
             send_sync();
           } else if (it->second.what == "keys.top_up") {
             emit({{"event", "keys_published"}, {"one_time_prekeys", opk_batch}});
+          } else if (it->second.what == "presence.set") {
+            emit({{"event", "presence"}});
+          } else if (it->second.what == "conversation.transfer") {
+            emit({{"event", "transfer_sent"}, {"conversation_id", it->second.conversation_id},
+                  {"to_worker_id", it->second.worker_id}});
+          } else if (it->second.what == "queue.leave") {
+            emit({{"event", "left"}});
           }
           requests_.erase(it);
         } else if constexpr (std::is_same_v<T, pr::auth_totp_secret>) {
@@ -782,26 +1134,48 @@ void chat::handle(const pr::message& m) {
           emit({{"event", "keys_low"}, {"remaining", x.remaining}});
           if (role_ == pr::peer_role::worker) top_up_prekeys();
         } else if constexpr (std::is_same_v<T, pr::shift_state>) {
-          emit({{"event", "shift"}, {"state", std::string(pr::wire_name(x.state))},
-                {"mode", std::string(pr::wire_name(x.mode))}});
+          json ev = {{"event", "shift"}, {"state", std::string(pr::wire_name(x.state))},
+                     {"mode", std::string(pr::wire_name(x.mode))}};
+          if (x.ends_at) ev["ends_at"] = *x.ends_at;
+          if (x.next_start_at) ev["next_start_at"] = *x.next_start_at;
+          emit(std::move(ev));
         } else if constexpr (std::is_same_v<T, pr::queue_position>) {
           emit({{"event", "queued"}, {"ticket_id", x.ticket_id}, {"position", x.position},
                 {"estimated_wait_s", x.estimated_wait_s}});
         } else if constexpr (std::is_same_v<T, pr::queue_snapshot>) {
-          emit({{"event", "queue"}, {"total", x.total}});
+          json entries = json::array();
+          for (const auto& e : x.entries) {
+            entries.push_back({{"ticket_id", e.ticket_id}, {"urgent", e.urgent}, {"joined_at", e.joined_at},
+                               {"returning", e.returning}});
+          }
+          emit({{"event", "queue"}, {"total", x.total}, {"entries", entries}, {"push", !x.rid.has_value()}});
         } else if constexpr (std::is_same_v<T, pr::queue_timeout>) {
-          emit({{"event", "queue_timeout"}, {"reason", std::string(pr::wire_name(x.reason))}});
+          emit({{"event", "queue_timeout"}, {"reason", std::string(pr::wire_name(x.reason))},
+                {"inbox_available", x.inbox_available}});
+        } else if constexpr (std::is_same_v<T, pr::queue_inbox_offer>) {
+          emit({{"event", "inbox_offer"}, {"reason", std::string(pr::wire_name(x.reason))}});
         } else if constexpr (std::is_same_v<T, pr::permanence_status>) {
-          emit({{"event", "permanence"}, {"open", x.open},
-                {"availability", std::string(pr::wire_name(x.availability))}});
+          json ev = {{"event", "permanence"}, {"open", x.open},
+                     {"availability", std::string(pr::wire_name(x.availability))}, {"queue_open", x.queue_open}};
+          if (x.workers_on_call) ev["workers_on_call"] = *x.workers_on_call;
+          if (x.estimated_wait_s) ev["estimated_wait_s"] = *x.estimated_wait_s;
+          if (x.next_opening_at) ev["next_opening_at"] = *x.next_opening_at;
+          json numbers = json::array();
+          for (const auto& n : x.emergency_numbers) numbers.push_back(n.number);
+          ev["emergency_numbers"] = numbers;
+          emit(std::move(ev));
         } else if constexpr (std::is_same_v<T, pr::conversation_assigned>) {
-          auto& c = conversation(x.conversation_id);
-          c.open = true;
-          c.peer_key = x.beneficiary_key.text();
-          become_current(c);
-          save();
-          emit({{"event", "assigned"}, {"conversation_id", x.conversation_id}, {"beneficiary_key", c.peer_key},
-                {"urgent", x.urgent}, {"returning", x.returning}});
+          on_assigned(x);
+        } else if constexpr (std::is_same_v<T, pr::conversation_transferred>) {
+          on_transferred(x);
+        } else if constexpr (std::is_same_v<T, pr::inbox_recipients>) {
+          on_recipients(x);
+        } else if constexpr (std::is_same_v<T, pr::inbox_ack>) {
+          emit({{"event", "inbox_sent"}, {"inbox_id", x.inbox_id}, {"client_msg_id", x.client_msg_id}});
+        } else if constexpr (std::is_same_v<T, pr::inbox_messages>) {
+          on_inbox_messages(x);
+        } else if constexpr (std::is_same_v<T, pr::inbox_count>) {
+          emit({{"event", "inbox_count"}, {"unread", x.unread}});
         } else if constexpr (std::is_same_v<T, pr::conversation_opened>) {
           auto& c = conversation(x.conversation_id);
           c.open = true;
@@ -890,20 +1264,101 @@ void chat::command(const std::string& raw) {
     return &it->second;
   };
   auto deadline = steady::now() + std::chrono::milliseconds(c_.wait_timeout_ms);
+  auto usage_error = [&](const std::string& message) {
+    emit({{"event", "error"}, {"name", "usage"}, {"message", message}});
+    status_ = usage;
+  };
+  std::istringstream args(arg);
+  std::string first;
+  std::string second;
+  args >> first >> second;
   if (verb == "/join") {
     if (worker) return wrong_role();
-    pr::queue_join j;
-    j.urgent = c_.urgent || arg == "urgent";
-    send(j, "queue.join");
+    const bool urgent = c_.urgent || arg == "urgent";
+    if (prechat_.empty()) return send_join(urgent, nullptr);
+    start_seal(crypto::sealed_purpose::prechat, std::exchange(prechat_, {}), urgent);
+  } else if (verb == "/prechat") {
+    if (worker) return wrong_role();
+    if (arg.empty() || arg.size() > crypto::max_prechat_plaintext(1)) {
+      return usage_error("/prechat TEXT (1 to " + std::to_string(crypto::max_prechat_plaintext(1)) + " bytes)");
+    }
+    prechat_ = arg;
   } else if (verb == "/leave") {
     if (worker) return wrong_role();
     send(pr::queue_leave{}, "queue.leave");
+  } else if (verb == "/inbox" && !worker) {
+    if (arg.empty() || arg.size() > crypto::max_inbox_plaintext()) {
+      return usage_error("/inbox TEXT (1 to " + std::to_string(crypto::max_inbox_plaintext()) + " bytes)");
+    }
+    start_seal(crypto::sealed_purpose::inbox, arg, false);
+  } else if (verb == "/inbox") {
+    if (first == "list") {
+      pr::inbox_list l;
+      if (auto after = parse_int(second)) l.after_id = *after;
+      send(l, "inbox.list");
+    } else if (first == "open") {
+      if (second.empty()) {
+        for (const auto& [id, item] : inbox_) open_inbox(id);
+      } else if (auto id = parse_int(second)) {
+        open_inbox(*id);
+      } else {
+        usage_error("/inbox open [ID]");
+      }
+    } else if (auto id = parse_int(second); first == "answer" && id) {
+      pr::inbox_answer a;
+      a.inbox_id = *id;
+      send(a, "inbox.answer");
+    } else {
+      usage_error("/inbox list [AFTER_ID] | open [ID] | answer ID");
+    }
+  } else if (verb == "/permanence") {
+    send(pr::permanence_get{}, "permanence.get");
   } else if (verb == "/shift") {
     if (!worker) return wrong_role();
-    if (arg == "off") {
-      send(pr::shift_stop{}, "shift.stop");
-    } else {
+    if (first == "off") {
+      pr::shift_stop stop;
+      if (second == "colleague") {
+        stop.handover = pr::handover_policy::colleague;
+      } else if (second == "end") {
+        stop.handover = pr::handover_policy::end;
+      } else if (!second.empty()) {
+        return usage_error("/shift off [colleague|end]");
+      }
+      send(stop, "shift.stop");
+    } else if (first == "on" || first.empty()) {
       send(pr::shift_start{}, "shift.start");
+    } else {
+      usage_error("/shift on | /shift off [colleague|end]");
+    }
+  } else if (verb == "/holiday") {
+    if (!worker) return wrong_role();
+    pr::shift_holiday h;
+    h.enabled = first == "on";
+    if (first != "on" && first != "off") return usage_error("/holiday on [UNTIL_MS] | /holiday off");
+    if (auto until = parse_int(second); until && h.enabled) h.until = *until;
+    send(h, "shift.holiday");
+  } else if (verb == "/presence") {
+    if (!worker) return wrong_role();
+    pr::presence_set p;
+    if (first == "busy") {
+      p.status = pr::presence_status::busy;
+    } else if (first != "available") {
+      return usage_error("/presence available|busy [CAPACITY]");
+    }
+    if (auto capacity = parse_int(second)) p.capacity = *capacity;
+    send(p, "presence.set");
+  } else if (verb == "/queue") {
+    if (!worker) return wrong_role();
+    send(pr::queue_list{}, "queue.list");
+  } else if (verb == "/transfer") {
+    if (!worker) return wrong_role();
+    auto to = parse_int(first);
+    if (!to) return usage_error("/transfer WORKER_ID");
+    if (auto* c = current_open()) {
+      pr::keys_fetch f;
+      f.worker_id = *to;
+      auto r = send(std::move(f), "keys.fetch.transfer", c->id);
+      requests_[r].worker_id = *to;
     }
   } else if (verb == "/totp") {
     if (!worker) return wrong_role();
@@ -955,10 +1410,6 @@ void chat::command(const std::string& raw) {
   } else if (verb == "/raw") {
     if (conn_.send(arg) != ok) fatal(protocol_failure, "the connection failed while sending");
   } else if (verb == "/wait") {
-    std::istringstream a(arg);
-    std::string first;
-    std::string second;
-    a >> first >> second;
     waiter w;
     w.deadline = deadline;
     if (auto n = parse_int(first)) {

@@ -65,6 +65,8 @@ json to_json(const chat_state& s) {
                {"seqs_above", c.seqs_above},
                {"unacked", unacked},
                {"held", c.held}};
+    if (!c.expected_worker_key.empty()) cj["expected_worker_key"] = c.expected_worker_key;
+    if (c.transferred_in) cj["transferred_in"] = true;
     if (c.session) {
       auto bytes = c.session->serialize();
       cj["session"] = b64(bytes.view());
@@ -128,6 +130,8 @@ bool from_json(const json& j, chat_state& s, std::string& error) {
         c.unacked.push_back({u.at("client_msg_id").get<std::string>(), u.at("ciphertext").get<std::string>()});
       }
       c.held = cj.at("held").get<std::vector<std::string>>();
+      c.expected_worker_key = cj.value("expected_worker_key", std::string());
+      c.transferred_in = cj.value("transferred_in", false);
       if (cj.contains("session")) {
         auto raw = crypto::from_base64url(cj.at("session").get<std::string>());
         crypto::session session;

@@ -40,6 +40,12 @@ struct conversation_state {
   /// Plaintext lines typed before a session exists (the beneficiary waits for the worker's
   /// bundle, the worker for the first message: a responder cannot send first).
   std::vector<std::string> held;
+  /// Beneficiary side, after a verified transfer (CRYPTO.md §8): the identity key (base64url) the
+  /// next worker's bundle must carry; empty otherwise.
+  std::string expected_worker_key;
+  /// Worker side: this conversation was transferred to us, so the messages before our session
+  /// were sealed to the previous worker and are not ours to read.
+  bool transferred_in = false;
 
   [[nodiscard]] bool seen(std::int64_t seq) const { return seq <= contiguous_seq || seqs_above.count(seq) != 0; }
   void mark_seen(std::int64_t seq);
