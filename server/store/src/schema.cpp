@@ -153,6 +153,34 @@ CREATE TABLE revocations(
 ) STRICT;
 CREATE INDEX revocations_by_time ON revocations(at);
 )sql",
+    // Version 3: the permanence (issue 7): inbox recipients and idempotency, the end of a
+    // holiday or manual stop, and where a participant who joined by transfer starts.
+    R"sql(
+-- inbox.send is idempotent like conversation.send. Entries of version 2 have no client id
+-- (x'') and stay outside the unique index.
+ALTER TABLE inbox_entries ADD COLUMN client_msg_id BLOB NOT NULL DEFAULT x'';
+CREATE UNIQUE INDEX inbox_idempotency ON inbox_entries(beneficiary_key, client_msg_id)
+  WHERE client_msg_id <> x'';
+
+-- Who an inbox entry is addressed to, with the content key wrapped for each. `unread` mirrors
+-- the entry's state (1 while unread) so that a worker's unread entries are one range of the
+-- index below: inbox.list and inbox.count never visit answered entries. The same index serves
+-- the foreign key when an account is removed.
+CREATE TABLE inbox_recipients(
+  entry_id INTEGER NOT NULL REFERENCES inbox_entries(id) ON DELETE CASCADE,
+  worker_id INTEGER NOT NULL REFERENCES workers(id) ON DELETE CASCADE,
+  wrapped_key BLOB NOT NULL,
+  unread INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY(entry_id, worker_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX inbox_recipients_by_worker ON inbox_recipients(worker_id, unread, entry_id);
+
+-- End of holiday mode or of a manual stop (0 = none).
+ALTER TABLE shift_states ADD COLUMN until_at INTEGER NOT NULL DEFAULT 0;
+
+-- The conversation's last_seq when the participant joined (a transfer); 0 for the first ones.
+ALTER TABLE participants ADD COLUMN joined_seq INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -9,7 +9,7 @@ namespace relais::store::detail {
 class connection;
 
 /// The schema version this program writes (PRAGMA user_version after migrating).
-inline constexpr std::int64_t schema_version = 2;
+inline constexpr std::int64_t schema_version = 3;
 
 /// Brings the database to schema_version, one migration per transaction, each setting
 /// user_version in the same transaction so that a crash leaves a whole step or none.
