@@ -65,6 +65,8 @@ export interface ConversationView {
 /** Something the UI may announce once. */
 export type SessionEvent =
   | { kind: 'status'; status: Message<'permanence.status'> }
+  /** The server did not give the permanence status (older server, error): the UI still lets the person start. */
+  | { kind: 'status_unavailable' }
   | { kind: 'queue'; position: Message<'queue.position'> }
   | { kind: 'queue_timeout'; timeout: Message<'queue.timeout'> }
   | { kind: 'inbox_offer'; offer: Message<'queue.inbox_offer'> }
@@ -387,8 +389,8 @@ export class BeneficiarySession {
       this.status_ = status;
       this.emit({ kind: 'status', status });
       this.changed();
-    } catch {
-      // the next ready tries again
+    } catch (e) {
+      if (!(e instanceof RequestError && (e.code === 'disconnected' || e.code === 'stopped'))) this.emit({ kind: 'status_unavailable' });
     }
   }
 
@@ -751,7 +753,9 @@ export class BeneficiarySession {
         status: m.from === 'w' ? 'received' : 'sent',
       });
     }
-    if (c.open) this.currentId_ = c.id;
+    // Show the open conversation, else the most recent one (its history, read-only).
+    const current = this.conversations_.get(this.currentId_);
+    if (!current || (c.open && !current.open) || (c.open === current.open && c.id > current.id)) this.currentId_ = c.id;
   }
 
   private scheduleBackup(): void {

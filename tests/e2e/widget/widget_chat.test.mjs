@@ -1,0 +1,237 @@
+// The beneficiary's widget end to end in Debian's chromium against a real relaisd, relais-cli
+// playing the worker: status, pre-chat (urgent), writing while waiting, the worker takes them,
+// messages both ways, safety numbers match, the worker ends, feedback; then the resume code on
+// a fresh profile; quick exit; a wrong pinned fingerprint; and no typed text on the server's
+// disk. A screenshot of each step goes to $RELAIS_E2E_ARTIFACTS/widget_chat/.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { axeViolations, ed25519PublicFromSeed, filesUnder, launchBrowser, safetyNumberOf, screenshots, startServer } from '../harness/harness.mjs';
+
+const neutral = 'https://neutral.example/';
+let server;
+
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+  server?.cleanup();
+});
+
+/** The widget page opened on its own (the embedded case is widget_embed.test.mjs). */
+function widgetUrl(fingerprint = server.fingerprint, lang = 'fr') {
+  const fragment = new URLSearchParams({ lang, org: fingerprint, exit: neutral });
+  return `${server.origin}/widget/#${fragment}`;
+}
+
+async function routeNeutral(context) {
+  await context.route('https://neutral.example/**', (route) =>
+    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Neutral</title><p>Météo</p>' }));
+}
+
+/** The quick-exit button is the first element reached by Tab (no positive tabindex anywhere). */
+async function expectExitFirstInTabOrder(page) {
+  const first = await page.evaluate(() => {
+    const all = [...document.querySelectorAll('button, a[href], input, textarea, select, [tabindex]')]
+      .filter((e) => !e.disabled && e.getAttribute('tabindex') !== '-1' && e.offsetParent !== null);
+    if (all.some((e) => Number(e.getAttribute('tabindex')) > 0)) return 'positive tabindex';
+    return all[0]?.textContent;
+  });
+  assert.equal(first, 'Quitter rapidement');
+}
+
+async function expectNoSeriousViolations(page, where) {
+  const v = await axeViolations(page);
+  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
+}
+
+/** axe at 360 and 1280 px, normal and large text. */
+async function checkAccessibility(page, where) {
+  const size = page.viewportSize();
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    for (const large of [false, true]) {
+      const toggle = page.getByRole('button', { name: /Texte agrandi|Larger text/ });
+      if ((await toggle.getAttribute('aria-pressed')) !== String(large)) await toggle.click();
+      await expectNoSeriousViolations(page, `${where} at ${width}px${large ? ', large text' : ''}`);
+    }
+    const toggle = page.getByRole('button', { name: /Texte agrandi|Larger text/ });
+    if ((await toggle.getAttribute('aria-pressed')) === 'true') await toggle.click();
+  }
+  await page.setViewportSize(size);
+}
+
+test('a beneficiary chats end to end with a worker, then continues on a fresh profile with the resume code', async () => {
+  const shot = screenshots('widget_chat');
+  const worker = server.worker();
+  worker.type('/shift on');
+  await worker.waitEvent('shift');
+  await worker.waitEvent('keys_published');
+
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await routeNeutral(browser.context);
+  await page.goto(widgetUrl());
+  // Status: open, quick exit first in the tab order.
+  await page.getByText(/Nous sommes là|Vous pouvez commencer/).waitFor();
+  assert.equal(await page.title(), 'Informations');
+  await expectExitFirstInTabOrder(page);
+  await shot(page, 'status');
+  await checkAccessibility(page, 'status');
+
+  await page.getByRole('button', { name: 'Commencer une discussion' }).click();
+  await page.getByRole('heading', { name: 'Avant de commencer' }).waitFor();
+  await page.getByLabel('Votre prénom ou un pseudonyme').fill('Ana');
+  await page.getByLabel('Oui, c’est urgent').check();
+  await shot(page, 'prechat');
+  await checkAccessibility(page, 'prechat');
+  await page.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
+
+  // Waiting: position, and a first message written before anyone answers.
+  await page.getByRole('heading', { name: 'Vous êtes en attente' }).waitFor();
+  await page.getByText(/Vous êtes la prochaine personne|Votre place dans la file/).waitFor();
+  await page.getByLabel('Votre message').fill('Bonjour, je voudrais parler à quelqu’un');
+  await page.getByRole('button', { name: 'Envoyer' }).click();
+  await page.getByText('Bonjour, je voudrais parler à quelqu’un').waitFor();
+  await shot(page, 'waiting');
+  await checkAccessibility(page, 'waiting');
+  const queued = await worker.waitEvent('queue', (e) => e.total >= 1).catch(() => null);
+  void queued;
+
+  worker.type('/take');
+  const assigned = await worker.waitEvent('assigned');
+  assert.equal(assigned.urgent, true);
+  // The pre-chat answers arrive first, then the message written while waiting, decrypted.
+  await worker.waitEvent('message', (e) => e.text.includes('Prénom : Ana'));
+  await worker.waitEvent('message', (e) => e.text === 'Bonjour, je voudrais parler à quelqu’un');
+  await page.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor();
+  await page.getByText('Professionnelle vérifiée').waitFor();
+
+  worker.type('Bonjour, je suis Camille. Je vous écoute.');
+  await page.getByRole('log').getByText('Bonjour, je suis Camille. Je vous écoute.').waitFor();
+  await page.getByLabel('Votre message').fill('Merci, ça me rassure');
+  await page.keyboard.press('Enter');
+  await worker.waitEvent('message', (e) => e.text === 'Merci, ça me rassure');
+  await page.locator('[data-status="read"], [data-status="delivered"]').first().waitFor();
+
+  // The safety number shown equals the one computed from both identity keys.
+  await page.getByRole('button', { name: 'Vérifier le chiffrement' }).click();
+  const shown = await page.getByTestId('safety-number').textContent();
+  const workerState = JSON.parse(readFileSync(`${server.dir}/worker-1/state.json`, 'utf8'));
+  const workerIdentity = await ed25519PublicFromSeed(workerState.identity_seed);
+  assert.equal(shown, safetyNumberOf(assigned.beneficiary_key, workerIdentity));
+  await shot(page, 'chat');
+  await checkAccessibility(page, 'chat');
+
+  // A resume code, then the worker ends; feedback.
+  await page.getByRole('button', { name: 'Obtenir un code de reprise' }).click();
+  const code = await page.getByTestId('resume-code').textContent({ timeout: 30_000 });
+  assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  await shot(page, 'resume-code');
+  worker.type('Un dernier mot avant de terminer');
+  await page.getByRole('log').getByText('Un dernier mot avant de terminer').waitFor();
+  // Give the debounced backup time to include the last message (it is written after each change).
+  await page.waitForTimeout(1500);
+  worker.type('/end');
+  await page.getByRole('heading', { name: 'Merci d’avoir écrit' }).waitFor();
+  await page.getByRole('button', { name: 'Oui', exact: true }).click();
+  await page.getByText('Merci pour votre retour.').waitFor();
+  await shot(page, 'ended');
+  await checkAccessibility(page, 'ended');
+  await browser.close();
+
+  // A fresh profile: the resume code brings the conversation back.
+  const fresh = await launchBrowser({ width: 360, height: 800 });
+  const page2 = await fresh.context.newPage();
+  await page2.goto(widgetUrl());
+  await page2.getByRole('button', { name: 'J’ai un code de reprise' }).click();
+  await page2.getByLabel('Votre code de reprise (12 caractères)').fill(code.toLowerCase());
+  await shot(page2, 'resume-enter');
+  await checkAccessibility(page2, 'resume');
+  await page2.getByRole('button', { name: 'Reprendre' }).click();
+  await page2.getByText('Bonjour, je suis Camille. Je vous écoute.').waitFor({ timeout: 30_000 });
+  await page2.getByText('Merci, ça me rassure').waitFor();
+  await shot(page2, 'resumed');
+  // Nothing in any storage of this profile.
+  const state = await fresh.context.storageState();
+  assert.deepEqual(state.cookies, []);
+  assert.deepEqual(state.origins, []);
+  await fresh.close();
+  await worker.stop();
+
+  // The server's data folder and logs hold none of the typed text.
+  await server.stop();
+  const typed = ['je voudrais parler', 'Je vous écoute', 'ça me rassure', 'Un dernier mot', 'Ana'];
+  for (const f of [...filesUnder(server.data), ...filesUnder(server.dir).filter((x) => x.path.endsWith('.log'))]) {
+    for (const t of typed) assert.equal(f.bytes.includes(Buffer.from(t)), false, `${t} found in ${f.path}`);
+  }
+  const logText = server.lines.join('\n');
+  for (const t of typed) assert.equal(logText.includes(t), false, `${t} in relaisd's output`);
+  server = await startServer(); // for the next tests
+});
+
+test('quick exit by button and by Shift×3 leaves for the neutral page, without history or storage', async () => {
+  const shot = screenshots('widget_exit');
+  const browser = await launchBrowser({ width: 360, height: 800 });
+  await routeNeutral(browser.context);
+  for (const how of ['button', 'shift']) {
+    const page = await browser.context.newPage();
+    const other = await browser.context.newPage();
+    await other.goto(widgetUrl());
+    await page.goto(widgetUrl());
+    await page.getByText(/Nous sommes là|La permanence est fermée|Vous pouvez commencer/).waitFor();
+    await page.getByRole('button', { name: 'J’ai un code de reprise' }).click();
+    await page.getByLabel('Votre code de reprise (12 caractères)').fill('texte tapé');
+    await shot(page, `before-${how}`);
+    const started = Date.now();
+    if (how === 'button') {
+      await page.getByRole('button', { name: 'Quitter rapidement' }).click();
+    } else {
+      await page.keyboard.press('Shift');
+      await page.keyboard.press('Shift');
+      await page.keyboard.press('Shift');
+    }
+    await page.waitForURL(neutral);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 1500, `exit took ${elapsed} ms`); // 300 ms in the page; the rest is the test driver
+    await shot(page, `after-${how}`);
+    // Back does not return to the widget.
+    const back = await page.goBack().catch(() => null);
+    assert.notEqual(back?.url()?.startsWith(server.origin), true, 'Back returned to the widget');
+    assert.equal(page.url().startsWith(server.origin), false);
+    // The other tab was told and left too.
+    await other.waitForURL(neutral);
+    const state = await browser.context.storageState();
+    assert.deepEqual(state.cookies, []);
+    assert.deepEqual(state.origins, []);
+    await page.close();
+    await other.close();
+  }
+  await browser.close();
+});
+
+test('a wrong pinned organisation fingerprint is refused with a warning and nothing is sent', async () => {
+  const shot = screenshots('widget_fingerprint');
+  const worker = server.worker();
+  worker.type('/shift on');
+  await worker.waitEvent('shift');
+  await worker.waitEvent('keys_published');
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await page.goto(widgetUrl('A'.repeat(43)));
+  await page.getByRole('button', { name: 'Commencer une discussion' }).click();
+  await page.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
+  await page.getByLabel('Votre message').fill('ceci ne doit pas partir');
+  await page.getByRole('button', { name: 'Envoyer' }).click();
+  worker.type('/take');
+  await worker.waitEvent('assigned');
+  await page.getByTestId('untrusted').waitFor();
+  assert.match(await page.getByTestId('untrusted').textContent(), /n’a pas pu être vérifié/);
+  await shot(page, 'refused');
+  await checkAccessibility(page, 'refused');
+  await page.waitForTimeout(500);
+  assert.equal(worker.events().some((e) => e.event === 'message'), false);
+  await browser.close();
+  await worker.stop();
+});
