@@ -147,6 +147,77 @@ TEST_F(StoreFaults, WriteErofsFailsTheAppend) {
                              {store_errc::io_error, store_errc::read_only});
 }
 
+// The permanence's new writes follow the same discipline: a failed commit is a transient
+// error, leaves nothing behind, and the retry succeeds exactly once.
+TEST_F(StoreFaults, InboxSendWhoseCommitFailedIsStoredOnceByTheRetry) {
+  auto s = open_store(options_);
+  auto w = testing::make_worker(*s, "w");
+  const auto message = testing::inbox_message("bene", "inbox-1", {w});
+  {
+    fault f(syncs, EIO);
+    auto r = wait_for<core::inbox_entry_id>([&](auto h) { s->add_inbox_entry(message, std::move(h)); });
+    EXPECT_EQ(r.ec, store_errc::io_error);
+    EXPECT_TRUE(core::is_transient_store_failure(r.ec));
+  }
+  auto retry = wait_for<core::inbox_entry_id>([&](auto h) { s->add_inbox_entry(message, std::move(h)); });
+  ASSERT_FALSE(retry.ec) << retry.ec.message();
+  auto again = wait_for<core::inbox_entry_id>([&](auto h) { s->add_inbox_entry(message, std::move(h)); });
+  EXPECT_EQ(again.value, retry.value);
+  auto listed = wait_for<std::vector<core::inbox_entry>>(
+      [&](auto h) { s->list_inbox_for_worker({w, 0, 10}, std::move(h)); });
+  ASSERT_EQ(listed.value.size(), 1u);
+  EXPECT_EQ(listed.value[0].id, retry.value);
+  EXPECT_GE(s->stats().writer_reopens, 1u);
+}
+
+TEST_F(StoreFaults, InboxAnswerWhoseCommitFailedLeavesItUnreadAndOpensNothing) {
+  auto s = open_store(options_);
+  auto w = testing::make_worker(*s, "w");
+  auto id = wait_for<core::inbox_entry_id>([&](auto h) {
+    s->add_inbox_entry(testing::inbox_message("bene", "inbox-1", {w}), std::move(h));
+  });
+  ASSERT_FALSE(id.ec);
+  {
+    fault f(writes, ENOSPC);
+    auto r = wait_for<core::inbox_entry>([&](auto h) { s->take_inbox_entry({id.value, w, "ik", 5}, std::move(h)); });
+    EXPECT_TRUE(core::is_transient_store_failure(r.ec)) << r.ec.message();
+    EXPECT_EQ(r.value.conversation, 0);
+  }
+  EXPECT_EQ(wait_for<std::int64_t>([&](auto h) { s->count_unread_inbox(w, std::move(h)); }).value, 1);
+  EXPECT_TRUE(wait_for<std::vector<core::conversation>>([&](auto h) {
+                s->list_conversations("bene", true, std::move(h));
+              }).value.empty());
+  auto retry = wait_for<core::inbox_entry>([&](auto h) { s->take_inbox_entry({id.value, w, "ik", 6}, std::move(h)); });
+  ASSERT_FALSE(retry.ec) << retry.ec.message();
+  EXPECT_EQ(wait_for<std::vector<core::conversation>>([&](auto h) {
+              s->list_conversations("bene", true, std::move(h));
+            }).value.size(),
+            1u);
+}
+
+TEST_F(StoreFaults, TransferWhoseCommitFailedChangesNothing) {
+  auto s = open_store(options_);
+  auto a = testing::make_worker(*s, "a");
+  auto b = testing::make_worker(*s, "b");
+  core::new_conversation n;
+  n.beneficiary_key = "bene";
+  n.participants.push_back({"bene", core::participant_role::beneficiary, 0, 1});
+  n.participants.push_back({"ka", core::participant_role::worker, a, 1});
+  auto conv = wait_for<core::conversation_id>([&](auto h) { s->create_conversation(n, std::move(h)); }).value;
+  const core::transfer_request t{conv, a, {"kb", core::participant_role::worker, b}, 50};
+  {
+    fault f(syncs, EIO);
+    auto ec = testing::wait_done([&](auto h) { s->transfer_conversation(t, std::move(h)); });
+    EXPECT_EQ(ec, store_errc::io_error);
+  }
+  auto got = wait_for<core::conversation>([&](auto h) { s->get_conversation(conv, std::move(h)); });
+  ASSERT_EQ(got.value.participants.size(), 2u);
+  for (const auto& p : got.value.participants) EXPECT_EQ(p.left_at, 0);
+  EXPECT_FALSE(testing::wait_done([&](auto h) { s->transfer_conversation(t, std::move(h)); }));
+  got = wait_for<core::conversation>([&](auto h) { s->get_conversation(conv, std::move(h)); });
+  EXPECT_EQ(got.value.participants.size(), 3u);
+}
+
 // Many appenders while fsync and write fail at random: whatever was acknowledged is on disk
 // after a restart, exactly once, with its seq; the seqs have no gap.
 TEST_F(StoreFaults, RandomFailuresNeverAcknowledgeALostMessage) {

@@ -345,6 +345,160 @@ TEST_F(Messages, ListedConversationsCarryEveryParticipantWithCursors) {
   ASSERT_EQ(got.value.participants.size(), 3u);
 }
 
+/// A conversation between beneficiary "b" and the worker account `worker` (key `worker_key`).
+core::conversation_id worker_conversation(sqlite_store& s, core::worker_id worker,
+                                          const std::string& worker_key, core::unix_ms at = 10) {
+  core::new_conversation n;
+  n.beneficiary_key = "b";
+  n.created_at = at;
+  n.participants.push_back({"b", core::participant_role::beneficiary, 0, at});
+  n.participants.push_back({worker_key, core::participant_role::worker, worker, at});
+  auto r = wait_for<core::conversation_id>([&](auto h) { s.create_conversation(n, std::move(h)); });
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  return r.value;
+}
+
+core::participant worker_participant(core::worker_id w, const std::string& key) {
+  return {key, core::participant_role::worker, w};
+}
+
+const core::participant* find_participant(const core::conversation& c, const std::string& key) {
+  for (const auto& p : c.participants)
+    if (p.identity_key == key) return &p;
+  return nullptr;
+}
+
+class Transfer : public Messages {
+ protected:
+  core::worker_id a_ = testing::make_worker(*s_, "alice", "ka");
+  core::worker_id b_ = testing::make_worker(*s_, "bob", "kb");
+  core::worker_id c_ = testing::make_worker(*s_, "carol", "kc");
+  core::conversation_id conv_ = worker_conversation(*s_, a_, "ka");
+
+  std::error_code transfer(core::worker_id from, core::participant to, core::unix_ms at = 50,
+                           core::conversation_id conv = 0) {
+    return wait_done([&](auto h) {
+      s_->transfer_conversation({conv != 0 ? conv : conv_, from, std::move(to), at}, std::move(h));
+    });
+  }
+  core::conversation get() {
+    auto r = wait_for<core::conversation>([&](auto h) { s_->get_conversation(conv_, std::move(h)); });
+    EXPECT_FALSE(r.ec) << r.ec.message();
+    return r.value;
+  }
+  std::size_t open_for(const std::string& key) {
+    return wait_for<std::vector<core::conversation>>(
+               [&](auto h) { s_->list_conversations(key, false, std::move(h)); })
+        .value.size();
+  }
+};
+
+TEST_F(Transfer, HandsTheConversationToAColleagueWhoStartsAtTheCurrentSeq) {
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(append(*s_, conv_, "m" + std::to_string(i), "x", "b").ec);
+  ASSERT_FALSE(cursor(conv_, "ka", 2, 1));
+  ASSERT_FALSE(transfer(a_, worker_participant(b_, "kb"), 50));
+  auto c = get();
+  ASSERT_EQ(c.participants.size(), 3u);
+  const auto* old_worker = find_participant(c, "ka");
+  ASSERT_NE(old_worker, nullptr);
+  EXPECT_EQ(old_worker->left_at, 50);
+  EXPECT_EQ(old_worker->delivered_seq, 2);  // untouched
+  EXPECT_EQ(old_worker->joined_seq, 0);
+  const auto* newcomer = find_participant(c, "kb");
+  ASSERT_NE(newcomer, nullptr);
+  EXPECT_EQ(newcomer->role, core::participant_role::worker);
+  EXPECT_EQ(newcomer->worker, b_);
+  EXPECT_EQ(newcomer->joined_at, 50);
+  EXPECT_EQ(newcomer->left_at, 0);
+  EXPECT_EQ(newcomer->delivered_seq, 3);
+  EXPECT_EQ(newcomer->read_seq, 3);
+  EXPECT_EQ(newcomer->joined_seq, 3);
+  EXPECT_EQ(find_participant(c, "b")->left_at, 0);
+  // Who follows it now.
+  EXPECT_EQ(open_for("ka"), 0u);
+  EXPECT_EQ(open_for("kb"), 1u);
+  EXPECT_EQ(open_for("b"), 1u);
+  // The old messages are not "undelivered" to the newcomer; the next one is.
+  auto none = undelivered("kb", 100);
+  ASSERT_FALSE(none.ec);
+  EXPECT_TRUE(none.value.empty());
+  ASSERT_FALSE(append(*s_, conv_, "after", "y", "b").ec);
+  auto next = undelivered("kb", 100);
+  ASSERT_EQ(next.value.size(), 1u);
+  EXPECT_EQ(next.value[0].seq, 4);
+  // A receipt for an earlier seq changes nothing (cursors never go back).
+  ASSERT_FALSE(cursor(conv_, "kb", 1, 1));
+  EXPECT_EQ(find_participant(get(), "kb")->delivered_seq, 3);
+  // The new worker may send; the one who left is no longer a recipient of anything.
+  EXPECT_FALSE(append(*s_, conv_, "from-b", "z", "kb").ec);
+  EXPECT_TRUE(undelivered("ka", 100).value.empty());
+}
+
+TEST_F(Transfer, RefusesWhatIsNotACurrentHandOver) {
+  // Unknown conversation.
+  EXPECT_EQ(transfer(a_, worker_participant(b_, "kb"), 50, 9999), store_errc::not_found);
+  // From someone who is not (or no longer) in it.
+  EXPECT_EQ(transfer(c_, worker_participant(b_, "kb")), store_errc::conflict);
+  // To someone already in it: by key, by account, or oneself.
+  EXPECT_EQ(transfer(a_, worker_participant(b_, "ka")), store_errc::conflict);
+  EXPECT_EQ(transfer(a_, worker_participant(a_, "ka-new-device")), store_errc::conflict);
+  EXPECT_EQ(transfer(a_, worker_participant(a_, "ka")), store_errc::conflict);
+  EXPECT_EQ(transfer(a_, worker_participant(b_, "b")), store_errc::conflict);  // the beneficiary's key
+  // Not a worker participant.
+  EXPECT_EQ(transfer(a_, {"kb", core::participant_role::beneficiary, b_}), store_errc::invalid_argument);
+  EXPECT_EQ(transfer(a_, worker_participant(0, "kb")), store_errc::invalid_argument);
+  EXPECT_EQ(transfer(a_, worker_participant(b_, "")), store_errc::invalid_argument);
+  EXPECT_EQ(transfer(0, worker_participant(b_, "kb")), store_errc::invalid_argument);
+  // An account that does not exist: nothing changed either.
+  EXPECT_EQ(transfer(a_, worker_participant(9999, "kz")), store_errc::not_found);
+  auto c = get();
+  EXPECT_EQ(c.participants.size(), 2u);
+  EXPECT_EQ(find_participant(c, "ka")->left_at, 0);
+  // Ended.
+  ASSERT_FALSE(wait_done([&](auto h) { s_->end_conversation(conv_, 60, std::move(h)); }));
+  EXPECT_EQ(transfer(a_, worker_participant(b_, "kb")), store_errc::conflict);
+  EXPECT_EQ(find_participant(get(), "ka")->left_at, 0);
+}
+
+TEST_F(Transfer, AWorkerTransferredBackRejoinsHisEarlierRow) {
+  ASSERT_FALSE(append(*s_, conv_, "m1", "x", "b").ec);
+  ASSERT_FALSE(cursor(conv_, "ka", 1, 1));
+  ASSERT_FALSE(transfer(a_, worker_participant(b_, "kb"), 50));
+  for (int i = 0; i < 2; ++i) ASSERT_FALSE(append(*s_, conv_, "n" + std::to_string(i), "x", "b").ec);
+  // Handed back to a, who is no longer in it: allowed, from b.
+  EXPECT_EQ(transfer(a_, worker_participant(c_, "kc"), 60), store_errc::conflict);
+  ASSERT_FALSE(transfer(b_, worker_participant(a_, "ka"), 70));
+  auto c = get();
+  ASSERT_EQ(c.participants.size(), 3u);
+  const auto* back = find_participant(c, "ka");
+  EXPECT_EQ(back->left_at, 0);
+  EXPECT_EQ(back->joined_at, 70);
+  EXPECT_EQ(back->joined_seq, 3);
+  EXPECT_EQ(back->delivered_seq, 3);
+  EXPECT_EQ(find_participant(c, "kb")->left_at, 70);
+  EXPECT_EQ(open_for("ka"), 1u);
+  EXPECT_EQ(open_for("kb"), 0u);
+}
+
+TEST_F(Transfer, OfTwoTransfersRacingExactlyOneWins) {
+  for (int round = 0; round < 10; ++round) {
+    auto conv = worker_conversation(*s_, a_, "ka", 100 + round);
+    std::error_code to_b;
+    std::error_code to_c;
+    std::thread t1([&] { to_b = transfer(a_, worker_participant(b_, "kb"), 200, conv); });
+    std::thread t2([&] { to_c = transfer(a_, worker_participant(c_, "kc"), 200, conv); });
+    t1.join();
+    t2.join();
+    EXPECT_NE(!to_b, !to_c) << to_b.message() << " / " << to_c.message();
+    EXPECT_TRUE(to_b == store_errc::conflict || to_c == store_errc::conflict);
+    auto got = wait_for<core::conversation>([&](auto h) { s_->get_conversation(conv, std::move(h)); });
+    int current_workers = 0;
+    for (const auto& p : got.value.participants)
+      if (p.role == core::participant_role::worker && p.left_at == 0) ++current_workers;
+    EXPECT_EQ(current_workers, 1);
+  }
+}
+
 TEST_F(Messages, GetConversationIsAPrimaryKeyRead) {
   sqlite3* db = nullptr;
   make_conversation(*s_, "b", "w");
@@ -367,7 +521,7 @@ TEST_F(Messages, GetConversationIsAPrimaryKeyRead) {
   EXPECT_NE(conv.find("USING INTEGER PRIMARY KEY"), std::string::npos) << conv;
   const auto parts = plan(
       "EXPLAIN QUERY PLAN SELECT identity_key, role, worker_id, joined_at, left_at, "
-      "delivered_seq, read_seq FROM participants WHERE conversation_id = ?1 "
+      "delivered_seq, read_seq, joined_seq FROM participants WHERE conversation_id = ?1 "
       "ORDER BY joined_at, identity_key");
   EXPECT_NE(parts.find("USING PRIMARY KEY (conversation_id=?)"), std::string::npos) << parts;
   sqlite3_close(db);

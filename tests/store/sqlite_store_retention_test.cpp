@@ -1,5 +1,6 @@
 // retention_store: purge after the retention period, erasure that leaves no byte behind.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "store_test_support.hpp"
 
@@ -78,6 +79,67 @@ TEST_F(Retention, PurgesFinishedQueueEntriesAnsweredInboxAndExpiredSessions) {
             1u);
 }
 
+TEST_F(Retention, PurgesAnsweredInboxEntriesWithTheirRecipientsAndOldUnansweredOnRequest) {
+  auto w = testing::make_worker(*s_, "w");
+  auto other = testing::make_worker(*s_, "other");
+  auto add = [&](const std::string& bene, core::unix_ms at) {
+    auto r = wait_for<core::inbox_entry_id>([&](auto h) {
+      s_->add_inbox_entry(testing::inbox_message(bene, "m", {w, other}, "sealed", at), std::move(h));
+    });
+    EXPECT_FALSE(r.ec) << r.ec.message();
+    return r.value;
+  };
+  auto answered_old = add("b1", 10);
+  auto answered_recent = add("b2", 10);
+  auto unread_old = add("b3", 10);
+  auto unread_recent = add("b4", 500);
+  ASSERT_FALSE(wait_for<core::inbox_entry>([&](auto h) {
+                 s_->take_inbox_entry({answered_old, w, "ik", 20}, std::move(h));
+               }).ec);
+  ASSERT_FALSE(wait_for<core::inbox_entry>([&](auto h) {
+                 s_->take_inbox_entry({answered_recent, w, "ik", 300}, std::move(h));
+               }).ec);
+  auto recipient_rows = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(options_.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::int64_t n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM inbox_recipients", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+      n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  };
+  ASSERT_EQ(recipient_rows(), 8);
+
+  // The usual purge: answered entries last changed before the cut-off, with their rows.
+  core::purge_request p;
+  p.inbox_answered_before = 100;
+  auto r = wait_for<core::purge_result>([&](auto h) { s_->purge_expired(p, std::move(h)); });
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.value.inbox_entries, 1);
+  EXPECT_EQ(recipient_rows(), 6);
+  EXPECT_EQ(wait_for<std::int64_t>([&](auto h) { s_->count_unread_inbox(other, std::move(h)); }).value, 2);
+
+  // Unanswered ones only when asked, by their age.
+  p = {};
+  p.inbox_unanswered_before = 100;
+  r = wait_for<core::purge_result>([&](auto h) { s_->purge_expired(p, std::move(h)); });
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.value.inbox_entries, 1);
+  EXPECT_EQ(recipient_rows(), 4);
+  auto left = wait_for<std::vector<core::inbox_entry>>(
+      [&](auto h) { s_->list_inbox_for_worker({other, 0, 10}, std::move(h)); });
+  ASSERT_EQ(left.value.size(), 1u);
+  EXPECT_EQ(left.value[0].id, unread_recent);
+  (void)unread_old;
+  auto answered = wait_for<std::vector<core::inbox_entry>>(
+      [&](auto h) { s_->list_inbox(core::inbox_state::answered, 10, std::move(h)); });
+  ASSERT_EQ(answered.value.size(), 1u);
+  EXPECT_EQ(answered.value[0].id, answered_recent);
+}
+
 TEST_F(Retention, ZeroCutoffsPurgeNothing) {
   auto c = make_conversation(*s_, "b");
   end(c, 1);
@@ -102,9 +164,10 @@ TEST_F(Retention, ErasedBytesAreAbsentFromDatabaseWalAndShm) {
   q.beneficiary_key = key;
   q.prechat = canary;
   ASSERT_FALSE(wait_for<core::queue_entry_id>([&](auto h) { s_->enqueue(q, std::move(h)); }).ec);
-  ASSERT_FALSE(wait_for<core::inbox_entry_id>([&](auto h) {
-    s_->add_inbox_entry({0, key, canary, 1, core::inbox_state::unread, 0, 0, 0}, std::move(h));
-  }).ec);
+  auto w = testing::make_worker(*s_, "worker");
+  auto inbox = testing::inbox_message(key, "inbox-1", {w}, canary);
+  inbox.recipients[0].wrapped_key = "wrapped-" + canary;
+  ASSERT_FALSE(wait_for<core::inbox_entry_id>([&](auto h) { s_->add_inbox_entry(inbox, std::move(h)); }).ec);
   ASSERT_FALSE(wait_done([&](auto h) { s_->put_backup({"lookup-1", canary, 1, 0}, std::move(h)); }));
   ASSERT_FALSE(wait_done([&](auto h) { s_->publish_bundle({key, canary, 1}, std::move(h)); }));
   // Someone else's data must survive.
@@ -122,6 +185,7 @@ TEST_F(Retention, ErasedBytesAreAbsentFromDatabaseWalAndShm) {
   EXPECT_EQ(r.value.queue_entries, 1);
   EXPECT_EQ(r.value.inbox_entries, 1);
   EXPECT_EQ(r.value.backups, 1);
+  EXPECT_EQ(wait_for<std::int64_t>([&](auto h) { s_->count_unread_inbox(w, std::move(h)); }).value, 0);
 
   EXPECT_EQ(all_files().find(canary), std::string::npos);
   EXPECT_EQ(read_file(options_.path + "-wal").size(), 0u);

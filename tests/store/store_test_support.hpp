@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "relais/store/sqlite_store.hpp"
 
@@ -101,6 +102,34 @@ inline core::conversation_id make_conversation(sqlite_store& s, const std::strin
       [&](auto h) { s.create_conversation(std::move(c), std::move(h)); });
   EXPECT_FALSE(r.ec) << r.ec.message();
   return r.value;
+}
+
+/// Creates a worker account with a published identity key; yields its id.
+inline core::worker_id make_worker(sqlite_store& s, const std::string& username,
+                                   const std::string& identity_key = {}) {
+  core::worker_account a;
+  a.username = username;
+  a.password_hash = "h";
+  a.identity_key = identity_key;
+  auto r = wait_for<core::worker_id>([&](auto h) { s.create_worker(a, std::move(h)); });
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  return r.value;
+}
+
+/// An inbox message from `beneficiary` addressed to `workers`, each with its own wrapped key
+/// ("key-for-<id>").
+inline core::inbox_entry inbox_message(const std::string& beneficiary,
+                                       const std::string& client_msg_id,
+                                       const std::vector<core::worker_id>& workers,
+                                       const std::string& envelope = "sealed",
+                                       core::unix_ms at = 100) {
+  core::inbox_entry e;
+  e.beneficiary_key = beneficiary;
+  e.client_msg_id = client_msg_id;
+  e.envelope = envelope;
+  e.created_at = at;
+  for (auto w : workers) e.recipients.push_back({w, "key-for-" + std::to_string(w)});
+  return e;
 }
 
 /// Appends synchronously.

@@ -33,8 +33,8 @@ std::error_code insert_participant(connection& c, core::conversation_id id,
 std::error_code load_participants(connection& c, core::conversation& conv) {
   std::error_code ec;
   auto q = c.prepare(
-      "SELECT identity_key, role, worker_id, joined_at, left_at, delivered_seq, read_seq "
-      "FROM participants WHERE conversation_id = ?1 ORDER BY joined_at, identity_key",
+      "SELECT identity_key, role, worker_id, joined_at, left_at, delivered_seq, read_seq, "
+      "joined_seq FROM participants WHERE conversation_id = ?1 ORDER BY joined_at, identity_key",
       ec);
   if (ec) return ec;
   q.bind(1, conv.id);
@@ -47,6 +47,7 @@ std::error_code load_participants(connection& c, core::conversation& conv) {
     p.left_at = q.int64(4);
     p.delivered_seq = q.int64(5);
     p.read_seq = q.int64(6);
+    p.joined_seq = q.int64(7);
     conv.participants.push_back(std::move(p));
   }
   return ec;
@@ -167,6 +168,63 @@ void sqlite_store::leave_conversation(core::conversation_id id, core::bytes iden
         q.bind(1, id).bind_blob(2, key).bind(3, at);
         if ((ec = q.run())) return ec;
         return detail::require_change(db, store_errc::not_found);
+      });
+}
+
+void sqlite_store::transfer_conversation(core::transfer_request request,
+                                         core::store_done_handler done) {
+  detail::write_op(
+      *engine_, std::move(done), [r = std::move(request)](connection& db) -> std::error_code {
+        const auto& to = r.to;
+        if (r.conversation <= 0 || r.from_worker <= 0 || to.identity_key.empty() ||
+            to.role != core::participant_role::worker || to.worker <= 0)
+          return store_errc::invalid_argument;
+        std::error_code ec;
+        core::sequence_number last = 0;
+        {
+          auto q = db.prepare("SELECT ended_at, last_seq FROM conversations WHERE id = ?1", ec);
+          if (ec) return ec;
+          q.bind(1, r.conversation);
+          if (!q.next(ec)) return ec ? ec : make_error_code(store_errc::not_found);
+          if (q.int64(0) != 0) return store_errc::conflict;
+          last = q.int64(1);
+        }
+        {
+          // The colleague must not be in it already (by key or by account): a transfer to
+          // oneself, or to someone already there, is refused rather than merged.
+          auto q = db.prepare(
+              "SELECT 1 FROM participants WHERE conversation_id = ?1 AND left_at = 0 "
+              "AND (identity_key = ?2 OR worker_id = ?3)",
+              ec);
+          if (ec) return ec;
+          q.bind(1, r.conversation).bind_blob(2, to.identity_key).bind(3, to.worker);
+          if (q.next(ec)) return store_errc::conflict;
+          if (ec) return ec;
+        }
+        {
+          auto q = db.prepare(
+              "UPDATE participants SET left_at = ?3 WHERE conversation_id = ?1 "
+              "AND worker_id = ?2 AND role = 1 AND left_at = 0",
+              ec);
+          if (ec) return ec;
+          q.bind(1, r.conversation).bind(2, r.from_worker).bind(3, r.at);
+          if ((ec = q.run())) return ec;
+          if ((ec = detail::require_change(db, store_errc::conflict))) return ec;
+        }
+        // The newcomer starts at the current last seq: what came before was encrypted for
+        // the previous worker and is his only by re-encryption (CRYPTO.md §8). A worker
+        // transferred back rejoins his old row; his cursors never move backward.
+        auto q = db.prepare(
+            "INSERT INTO participants(conversation_id, identity_key, role, worker_id, joined_at, "
+            "left_at, delivered_seq, read_seq, joined_seq) VALUES(?1, ?2, 1, ?3, ?4, 0, ?5, ?5, ?5) "
+            "ON CONFLICT(conversation_id, identity_key) DO UPDATE SET role = 1, "
+            "worker_id = excluded.worker_id, joined_at = excluded.joined_at, left_at = 0, "
+            "delivered_seq = max(delivered_seq, excluded.delivered_seq), "
+            "read_seq = max(read_seq, excluded.read_seq), joined_seq = excluded.joined_seq",
+            ec);
+        if (ec) return ec;
+        q.bind(1, r.conversation).bind_blob(2, to.identity_key).bind(3, to.worker).bind(4, r.at).bind(5, last);
+        return q.run();
       });
 }
 

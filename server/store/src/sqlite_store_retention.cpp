@@ -84,8 +84,16 @@ void sqlite_store::purge_expired(core::purge_request request,
             return ec;
         }
         if (p.inbox_answered_before > 0) {
+          // The recipients' rows, with the wrapped keys, go by cascade (also below).
           if ((ec = delete_rows(db, "DELETE FROM inbox_entries WHERE state = 2 AND updated_at < ?1",
                                 [&](detail::query& q) { q.bind(1, p.inbox_answered_before); },
+                                r.inbox_entries)))
+            return ec;
+        }
+        if (p.inbox_unanswered_before > 0) {
+          // Nobody answered in time: the message goes like any other past its retention.
+          if ((ec = delete_rows(db, "DELETE FROM inbox_entries WHERE state <> 2 AND created_at < ?1",
+                                [&](detail::query& q) { q.bind(1, p.inbox_unanswered_before); },
                                 r.inbox_entries)))
             return ec;
         }
@@ -144,6 +152,7 @@ void sqlite_store::erase_beneficiary(core::erase_request request,
         if ((ec = delete_rows(db, "DELETE FROM queue_entries WHERE beneficiary_key = ?1", by_key,
                               r.queue_entries)))
           return ec;
+        // Their recipients' rows (the wrapped keys) go by cascade.
         if ((ec = delete_rows(db, "DELETE FROM inbox_entries WHERE beneficiary_key = ?1", by_key,
                               r.inbox_entries)))
           return ec;

@@ -50,6 +50,18 @@ class message_store {
   /// Marks a participant as having left at `at` (a transfer's old worker).
   virtual void leave_conversation(conversation_id id, bytes identity_key, unix_ms at,
                                   store_done_handler done) = 0;
+  /// Hands a conversation from one worker to another, in one transaction: the participant
+  /// whose worker is `from_worker` and who has not left gets left_at = at, and `to` joins
+  /// with joined_at = at and delivered_seq = read_seq = joined_seq = the conversation's
+  /// last_seq at that moment, so only messages appended after the transfer are undelivered
+  /// to the new worker (read_undelivered) and his receipts for earlier seqs change nothing;
+  /// history before it is his only by re-encryption from the first worker (CRYPTO.md §8).
+  /// A worker transferred back to a conversation he left rejoins his earlier row (left_at
+  /// back to 0, joined_at and joined_seq renewed, cursors never moved backward).
+  /// not_found: no such conversation. conflict: it has ended, from_worker is not a current
+  /// participant, or `to` (its identity key or worker id) already is one.
+  /// invalid_argument: `to` is not a worker participant with an identity key and a worker id.
+  virtual void transfer_conversation(transfer_request request, store_done_handler done) = 0;
   /// Ends a conversation at `at`; the retention period counts from there.
   virtual void end_conversation(conversation_id id, unix_ms at, store_done_handler done) = 0;
 
@@ -154,7 +166,8 @@ class permanence_store {
 
   /// Adds a waiting entry (id, state ignored); already_exists if the beneficiary waits already.
   virtual void enqueue(queue_entry entry, store_handler<queue_entry_id> done) = 0;
-  /// Waiting entries in service order: urgent first, then by joined_at (restart restore).
+  /// Waiting entries in service order: urgent first, then by joined_at, then by id (restart
+  /// restore: entries stay waiting across restarts).
   virtual void list_waiting(store_handler<std::vector<queue_entry>> done) = 0;
   /// Takes a waiting entry and creates its conversation in one transaction; yields the entry
   /// as taken (with the pre-chat blob and the new conversation id). conflict if not waiting.
@@ -162,17 +175,47 @@ class permanence_store {
   /// Moves a waiting entry to left, timed_out or moved_to_inbox; conflict if not waiting.
   virtual void finish_queue_entry(queue_entry_id id, queue_state state, unix_ms at,
                                   store_done_handler done) = 0;
+  /// How many entries are waiting: a count over the partial index of waiting entries (reads
+  /// the index only, O(waiting), about a millisecond for 10,000).
+  virtual void count_waiting(store_handler<std::int64_t> done) = 0;
 
-  /// Stores a worker's shift state (upsert).
+  /// Stores a worker's shift state (upsert), `until` included.
   virtual void set_shift_state(shift_state state, store_done_handler done) = 0;
+  /// Every stored shift state (mode, on_call, capacity, since, until), by worker id.
   virtual void list_shift_states(store_handler<std::vector<shift_state>> done) = 0;
 
-  /// Stores a message left while closed (id, state ignored); yields its id.
+  /// Continuity: the distinct workers who took part in any conversation of this beneficiary
+  /// (ended or not, left or not; removed accounts excepted), most recent first (by the
+  /// latest joined_at of each), at most limits::max_followers. Index range reads only.
+  virtual void list_followers(bytes beneficiary_key, store_handler<std::vector<worker_id>> done) = 0;
+
+  /// Stores a message left while closed, with its recipients (id, state, claimed_by,
+  /// conversation ignored); yields its id. Idempotent by (beneficiary_key, client_msg_id): a
+  /// repeat yields the original id and stores nothing, like append_message, and like it the
+  /// handler runs after the group commit's fsync. invalid_argument: empty key, envelope or
+  /// client_msg_id, no recipients, more than limits::max_stored_inbox_recipients, a recipient twice
+  /// or with an empty key; too_large past the size limits; not_found: a recipient is not an
+  /// account.
   virtual void add_inbox_entry(inbox_entry entry, store_handler<inbox_entry_id> done) = 0;
-  /// Inbox entries in the given state, oldest first, at most `limit`.
+  /// Unread entries that name `worker` among their recipients, in id order, after
+  /// `after_id`, at most `limit`; each with only that worker's recipient row (the others'
+  /// wrapped keys are not his). An index range read. invalid_argument for a bad limit.
+  virtual void list_inbox_for_worker(inbox_query query,
+                                     store_handler<std::vector<inbox_entry>> done) = 0;
+  /// How many unread entries name this worker (inbox.count). An index range count.
+  virtual void count_unread_inbox(worker_id worker, store_handler<std::int64_t> done) = 0;
+  /// A recipient answers an unread entry: in one transaction it becomes answered (claimed_by
+  /// = the worker) and its conversation is created (beneficiary_key as the beneficiary
+  /// participant, the worker as the worker participant, created at `at`); yields the entry
+  /// with its conversation id and only this worker's recipient row. not_found: no such entry
+  /// or this worker is not one of its recipients; conflict: already answered or claimed (of
+  /// two recipients racing, exactly one wins).
+  virtual void take_inbox_entry(inbox_take_request request, store_handler<inbox_entry> done) = 0;
+  /// Inbox entries in the given state, oldest first, at most `limit` (without recipients).
   virtual void list_inbox(inbox_state state, std::size_t limit,
                           store_handler<std::vector<inbox_entry>> done) = 0;
-  /// A worker claims an unread entry; conflict if someone else did first.
+  /// A worker claims an unread entry; conflict if someone else did first. A claimed entry is
+  /// no longer unread for any recipient. (Two-step form; take_inbox_entry does both at once.)
   virtual void claim_inbox_entry(inbox_entry_id id, worker_id worker, unix_ms at,
                                  store_done_handler done) = 0;
   /// Marks a claimed entry answered by the conversation it opened.

@@ -23,4 +23,17 @@ inline constexpr std::size_t max_one_time_prekeys_per_upload = 1000;
 /// (rows). relaisd polls once a second; a burst larger than this is read over a few polls.
 inline constexpr std::size_t max_revocations_per_read = 1000;
 
+/// Most recipients one inbox entry may name (workers). PROTOCOL.md inbox.send allows 16; the
+/// store's backstop is the size of the recipient list the server offers (inbox.recipients).
+inline constexpr std::size_t max_stored_inbox_recipients = 32;
+
+/// Largest wrapped content key of one inbox recipient (bytes). PROTOCOL.md allows 512; the
+/// store's backstop keeps one entry's recipient rows small.
+inline constexpr std::size_t max_stored_wrapped_key_bytes = 4096;
+
+/// Most workers list_followers returns (workers), most recent first: continuity offers a
+/// returning beneficiary to the workers who followed them, and a long-followed person has
+/// had only a few.
+inline constexpr std::size_t max_followers = 16;
+
 }  // namespace relais::core::limits

@@ -41,6 +41,12 @@ struct participant {
   unix_ms left_at = 0;               ///< 0 while still a member (a transfer sets it)
   sequence_number delivered_seq = 0; ///< highest seq the participant's client confirmed received
   sequence_number read_seq = 0;      ///< highest seq the participant reported read
+  /// The conversation's last_seq when this participant joined: 0 for the first participants,
+  /// the seq reached at the transfer for a worker who joined by transfer_conversation. Stable
+  /// (receipts move delivered_seq/read_seq, never this): messages with seq <= joined_seq were
+  /// encrypted for someone else (CRYPTO.md §8), so a replay for this participant starts after
+  /// it. Ignored by create_conversation and add_participant (stored as 0).
+  sequence_number joined_seq = 0;
 };
 
 /// A conversation: one beneficiary with one worker at a time, possibly transferred.
@@ -58,6 +64,18 @@ struct new_conversation {
   bytes beneficiary_key;
   std::vector<participant> participants; ///< cursors are ignored (start at 0)
   unix_ms created_at = 0;
+};
+
+/// A worker handing a conversation to a colleague (PROTOCOL.md conversation.transfer), done
+/// in one transaction by transfer_conversation: the current worker leaves, `to` joins.
+struct transfer_request {
+  conversation_id conversation = 0;
+  worker_id from_worker = 0;         ///< a current (not left) worker participant
+  /// The colleague: identity_key, role worker and worker id are used; joined_at is set to
+  /// `at`, left_at to 0, and delivered_seq = read_seq = joined_seq = the conversation's
+  /// last_seq at the transfer (see transfer_conversation).
+  participant to;
+  unix_ms at = 0;
 };
 
 /// A ciphertext envelope to append; (conversation, client_message_id) makes it idempotent.
@@ -237,21 +255,54 @@ struct shift_state {
   bool on_call = false;
   std::int32_t capacity = 1;         ///< conversations at once for automatic assignment
   unix_ms since = 0;
+  /// When the current mode ends by itself: the end of holiday mode, or of a manual stop;
+  /// 0 = none (until changed). Stored as given: core decides what it means.
+  unix_ms until = 0;
 };
 
 /// Where an inbox entry stands.
 enum class inbox_state : std::uint8_t { unread = 0, claimed = 1, answered = 2 };
 
+/// One worker an inbox message is addressed to, with the content key wrapped for that worker
+/// (an X3DH initial message made from the worker's bundle; opaque to the server).
+struct inbox_recipient {
+  worker_id worker = 0;
+  bytes wrapped_key;
+};
+
 /// A message left while the permanence was closed, encrypted to the workers' published keys.
 struct inbox_entry {
   inbox_entry_id id = 0;
   bytes beneficiary_key;
-  bytes envelope;
+  bytes envelope;                    ///< the ciphertext (content key wrapped per recipient)
   unix_ms created_at = 0;
   inbox_state state = inbox_state::unread;
-  worker_id claimed_by = 0;
+  worker_id claimed_by = 0;          ///< who claimed or answered it
   conversation_id conversation = 0;  ///< set when answered
   unix_ms updated_at = 0;
+  /// Chosen by the beneficiary's client: (beneficiary_key, client_msg_id) makes
+  /// add_inbox_entry idempotent. Empty only for entries stored before schema 3.
+  std::string client_msg_id;
+  /// The workers it is addressed to (1 to limits::max_stored_inbox_recipients, distinct). Reads for a
+  /// worker (list_inbox_for_worker, take_inbox_entry) return only that worker's own row;
+  /// list_inbox returns none.
+  std::vector<inbox_recipient> recipients;
+};
+
+/// A page of the unread inbox entries addressed to one worker, in id order.
+struct inbox_query {
+  worker_id worker = 0;
+  inbox_entry_id after_id = 0;       ///< continue after this entry; 0: from the oldest
+  std::size_t limit = 0;             ///< 1 to limits::max_page_messages
+};
+
+/// A worker answering an inbox entry: atomically marks it answered and opens the
+/// conversation, so that of two workers racing exactly one wins.
+struct inbox_take_request {
+  inbox_entry_id entry = 0;
+  worker_id worker = 0;
+  bytes worker_key;                  ///< the worker's identity key (participant)
+  unix_ms at = 0;
 };
 
 // ---------------------------------------------------------------- retention, erasure
@@ -261,6 +312,9 @@ struct purge_request {
   unix_ms conversations_ended_before = 0; ///< conversations ended before this are deleted
   unix_ms queue_entries_before = 0;       ///< finished queue entries updated before this
   unix_ms inbox_answered_before = 0;      ///< answered inbox entries updated before this
+  /// Inbox entries never answered (unread or claimed) created before this, e.g. the
+  /// retention cut-off too (0: keep them; nobody may be left to answer an old one).
+  unix_ms inbox_unanswered_before = 0;
   unix_ms sessions_expired_before = 0;    ///< sessions that expired before this
   unix_ms revocations_before = 0;         ///< revocation log entries older than this (0: keep)
 };

@@ -136,6 +136,8 @@ class sqlite_store final : public core::store {
                        core::store_done_handler done) override;
   void leave_conversation(core::conversation_id id, core::bytes identity_key, core::unix_ms at,
                           core::store_done_handler done) override;
+  void transfer_conversation(core::transfer_request request,
+                             core::store_done_handler done) override;
   void end_conversation(core::conversation_id id, core::unix_ms at,
                         core::store_done_handler done) override;
   void append_message(core::append_request request,
@@ -196,10 +198,18 @@ class sqlite_store final : public core::store {
                         core::store_handler<core::queue_entry> done) override;
   void finish_queue_entry(core::queue_entry_id id, core::queue_state state, core::unix_ms at,
                           core::store_done_handler done) override;
+  void count_waiting(core::store_handler<std::int64_t> done) override;
   void set_shift_state(core::shift_state state, core::store_done_handler done) override;
   void list_shift_states(core::store_handler<std::vector<core::shift_state>> done) override;
+  void list_followers(core::bytes beneficiary_key,
+                      core::store_handler<std::vector<core::worker_id>> done) override;
   void add_inbox_entry(core::inbox_entry entry,
                        core::store_handler<core::inbox_entry_id> done) override;
+  void list_inbox_for_worker(core::inbox_query query,
+                             core::store_handler<std::vector<core::inbox_entry>> done) override;
+  void count_unread_inbox(core::worker_id worker, core::store_handler<std::int64_t> done) override;
+  void take_inbox_entry(core::inbox_take_request request,
+                        core::store_handler<core::inbox_entry> done) override;
   void list_inbox(core::inbox_state state, std::size_t limit,
                   core::store_handler<std::vector<core::inbox_entry>> done) override;
   void claim_inbox_entry(core::inbox_entry_id id, core::worker_id worker, core::unix_ms at,
