@@ -509,6 +509,25 @@ TEST_F(Config, PermanenceExceptionErrorsNameTheEntry) {
       << error;
 }
 
+TEST_F(Config, PermanenceEntryCountsAreBounded) {
+  std::string slots;
+  for (std::size_t i = 0; i <= core::limits::max_schedule_slots; ++i) {
+    slots += "[[permanence.slot]]\ndays = [\"mon\"]\nstart = \"09:00\"\nend = \"09:01\"\nworkers = [\"w" +
+             std::to_string(i) + "\"]\n";
+  }
+  auto e = load_error(slots);
+  EXPECT_NE(e.find("[permanence.slot] #513: more than 512 slots"), std::string::npos) << e;
+  std::string closures;
+  for (std::size_t i = 0; i <= core::limits::max_schedule_exceptions; ++i) {
+    closures += "[[permanence.exception]]\ndate = \"2026-12-25\"\nclosed = true\n";
+  }
+  e = load_error(closures);
+  EXPECT_NE(e.find("[permanence.exception] #2049: more than 2048 exceptions"), std::string::npos) << e;
+  e = load_error("[permanence]\nexception = 3\n");
+  EXPECT_NE(e.find("[permanence] exception must be an array of tables ([[permanence.exception]])"), std::string::npos)
+      << e;
+}
+
 // The example file's [permanence] blocks are commented out (no schedule by default); the same
 // blocks uncommented must load and mean what their comments say.
 TEST_F(Config, TheExamplePermanenceBlocksLoadUncommented) {
