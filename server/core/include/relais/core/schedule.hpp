@@ -80,7 +80,7 @@ struct schedule_config {
 enum class schedule_errc {
   unknown_time_zone = 1,  ///< not in the system's tzdata
   empty_slot,             ///< start == end
-  bad_time,               ///< minutes outside 0-1439
+  bad_time,               ///< a start outside 0-1439 or an end outside 0-1440
   bad_date,               ///< no such calendar date
   no_days,                ///< a weekly slot with no day
   overlapping_slots,      ///< two slots of the same worker overlap (weekly or on a date)
@@ -118,11 +118,14 @@ struct schedule_problem {
 /// ambiguous one (the fall-back hour, 02:00-03:00 on 25 October 2026) takes its first
 /// occurrence, in summer time (so 01:00-04:00 lasts four hours). An occurrence that comes out
 /// empty (02:10-02:50 on the spring-forward day) is skipped.
-/// Queries scan local days from the query's date and stop at the first answer; merging a
-/// chain of touching slots follows it day by day up to limits::schedule_horizon_days.
+/// Queries scan local days from the query's date and stop at the first answer (about a
+/// microsecond for a usual rota); merging a chain of touching slots follows it day by day up
+/// to limits::schedule_horizon_days (about 0.1 ms for a round-the-clock rota, measured on the
+/// 2-core machine). Instants outside years 1900-9999 find nothing.
 class schedule {
  public:
-  /// Validates and loads the time zone; an error names the first problem found.
+  /// Validates and loads the time zone (reading the system's tzdata: call it at start, not on
+  /// a hot path); an error names the first problem found.
   [[nodiscard]] static std::error_code create(const schedule_config& config, std::shared_ptr<const schedule>& out);
   /// The same, also saying which entry is at fault (for config's message).
   [[nodiscard]] static std::error_code create(const schedule_config& config, std::shared_ptr<const schedule>& out,
@@ -130,7 +133,8 @@ class schedule {
   /// A schedule with no slot: closed except for manual shifts.
   [[nodiscard]] static std::shared_ptr<const schedule> none();
 
-  /// True if no slot is configured at all (the permanence runs on manual shifts only).
+  /// True if no slot is configured at all, weekly or added (closures alone leave it empty):
+  /// the permanence runs on manual shifts only.
   [[nodiscard]] bool empty() const noexcept;
   /// The window of `username` containing `at`, if she is scheduled on call then. Adjacent or
   /// chained slots (22:00-24:00 then 00:00-02:00) merge into one window.
