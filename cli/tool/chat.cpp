@@ -65,7 +65,9 @@ const char* const chat_help =
     "  /expect TEXT    wait until a received message containing TEXT was printed in this run\n"
     "  /sleep MS       keep handling frames for MS milliseconds before the next command\n"
     "  /quit           wait for the acks of sent messages, then exit (also at the end of the input)\n"
-    "Waits fail after --wait-timeout-ms (event error, exit 4).\n"
+    "Waits fail after --wait-timeout-ms (event error, exit 4). A worker whose shift ends is\n"
+    "disconnected by the server (close 4004, event closed): the run ends there, with status 0\n"
+    "if nothing else failed.\n"
     "Exit status of chat: 0 all went well; 1 bad options, state folder or input command; 2 cannot\n"
     "connect; 3 the server refused something (an error event) or a worker's certificate did not\n"
     "verify (untrusted); 4 a message did not decrypt, the connection ended, a wait timed out, or\n"
@@ -148,6 +150,7 @@ class chat {
     std::string text;
     bool urgent = false;
     std::size_t pending = 0;
+    std::size_t listed = 0;  // workers inbox.recipients named
     std::vector<crypto::sealed_recipient> verified;
   };
   /// A command that blocks the following ones until its condition holds.
@@ -840,7 +843,7 @@ void chat::start_seal(crypto::sealed_purpose purpose, std::string text, bool urg
     status_ = usage;
     return;
   }
-  job_ = seal_job{purpose, std::move(text), urgent, 0, {}};
+  job_ = seal_job{purpose, std::move(text), urgent, 0, 0, {}};
   send(pr::inbox_list_recipients{}, "inbox.list_recipients");
 }
 
@@ -850,6 +853,7 @@ void chat::on_recipients(const pr::inbox_recipients& r) {
     return;
   }
   job_->pending = r.workers.size();
+  job_->listed = r.workers.size();
   if (r.workers.empty()) return finish_seal();
   // One bundle per worker: each is verified against the pinned org key before anything is
   // sealed to it (CRYPTO.md §17.1).
@@ -891,11 +895,13 @@ void chat::finish_seal() {
   job_.reset();
   const bool prechat = job.purpose == crypto::sealed_purpose::prechat;
   if (job.verified.empty()) {
+    const std::string why = job.listed == 0 ? "the server lists no recipient worker"
+                                            : "no listed worker's certificate and keys verify";
     if (prechat) {
-      emit({{"event", "prechat_not_sent"}, {"reason", "no worker whose certificate verifies"}});
+      emit({{"event", "prechat_not_sent"}, {"reason", why}});
       return send_join(job.urgent, nullptr);
     }
-    emit({{"event", "error"}, {"name", "no_recipient"}, {"message", "no worker whose certificate verifies"}});
+    emit({{"event", "error"}, {"name", "no_recipient"}, {"message", why}});
     status_ = refused;
     return;
   }
@@ -1484,7 +1490,11 @@ int chat::loop() {
       send_receipts();
     } else {
       emit({{"event", "closed"}, {"code", conn_.close_code()}});
-      if (!quitting_) fatal(protocol_failure, "the connection ended");
+      // 4004: the worker's shift ended and the server ended her sessions ("off means off",
+      // PROTOCOL.md §9): the expected end of a run that stopped its shift, not a failure.
+      if (!quitting_ && conn_.close_code() != static_cast<std::uint16_t>(pr::close_code::shift_ended)) {
+        fatal(protocol_failure, "the connection ended");
+      }
       break;
     }
     if (fatal_) break;
