@@ -159,11 +159,13 @@ class protocol_handler final : public net::ws_handler {
 
 relay_runtime::relay_runtime(core::store& store, core::credentials& credentials, core::relay_settings settings,
                              address_rates rates)
-    : addresses_(rates), services_{store, credentials, directory_, addresses_, clock_, random_, std::move(settings)} {}
+    : addresses_(rates),
+      permanence_(store, directory_, clock_, settings.permanence),
+      services_{store, credentials, directory_, addresses_, clock_, random_, std::move(settings), permanence_} {}
 
-relay_runtime::~relay_runtime() { stop_revocation_watch(); }
+relay_runtime::~relay_runtime() { stop_background(); }
 
-void relay_runtime::stop_revocation_watch() {
+void relay_runtime::stop_background() {
   {
     std::lock_guard lock(watch_mutex_);
     watch_stop_ = true;
@@ -172,12 +174,24 @@ void relay_runtime::stop_revocation_watch() {
   if (watch_.joinable()) watch_.join();
 }
 
-void relay_runtime::start_revocation_watch(std::chrono::milliseconds interval) {
-  watch_ = std::thread([this, interval] {
+std::error_code relay_runtime::start_background(std::chrono::milliseconds revocation_interval) {
+  std::promise<std::error_code> loaded;
+  auto load = loaded.get_future();
+  permanence_.start([&loaded](std::error_code ec) { loaded.set_value(ec); });
+  if (auto ec = load.get()) return ec;
+  watch_ = std::thread([this, revocation_interval] {
+    constexpr std::chrono::milliseconds tick(250);
     auto since = clock_.unix_ms();
+    auto next_poll = std::chrono::steady_clock::now();
     std::unique_lock lock(watch_mutex_);
-    while (!watch_wake_.wait_for(lock, interval, [this] { return watch_stop_; })) {
+    while (!watch_wake_.wait_for(lock, tick, [this] { return watch_stop_; })) {
       lock.unlock();
+      permanence_.tick();
+      if (std::chrono::steady_clock::now() < next_poll) {
+        lock.lock();
+        continue;
+      }
+      next_poll = std::chrono::steady_clock::now() + revocation_interval;
       std::promise<std::vector<core::revocation>> got;
       auto future = got.get_future();
       // From a little before the last one seen: another process may commit a revocation
@@ -194,6 +208,7 @@ void relay_runtime::start_revocation_watch(std::chrono::milliseconds interval) {
       lock.lock();
     }
   });
+  return {};
 }
 
 net::ws_handler_factory relay_runtime::handler_factory() {

@@ -128,7 +128,10 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   rates.backup_gets_per_minute = cfg.backup_gets_per_minute_per_address;
   rates.authentications_per_minute = cfg.authentications_per_minute_per_address;
   app::relay_runtime relay(*store, credentials, app::to_relay_settings(cfg), rates);
-  relay.start_revocation_watch();
+  if (auto load_error = relay.start_background()) {
+    log::error("permanence_not_loaded", {{"error", load_error.message()}});
+    return 1;
+  }
   // The retention policy: conversations ended longer ago than retention_days go, with their
   // messages, at start and then every purge_interval_minutes.
   app::store_maintenance_options maintenance_options;
@@ -169,7 +172,7 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   // Everything that calls the store stops before it closes; the relay itself stays until the
   // server (and the sessions it may still hold) is gone.
   maintenance.reset();
-  relay.stop_revocation_watch();
+  relay.stop_background();
   store.reset();  // commits what is queued and closes the database
   log::info("stopped");
   return 0;

@@ -1,6 +1,7 @@
 // The session's lifecycle, dispatch, replies and timers; the handlers live in
 // session_auth.cpp, session_keys.cpp, session_queue.cpp and session_conversations.cpp.
 #include "relais/core/session.hpp"
+#include "relais/core/permanence.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -41,6 +42,12 @@ void session::on_closed() {
   if (registered_) {
     services_.directory.remove(directory_key(), this);
     registered_ = false;
+    if (role_ == pr::peer_role::beneficiary) {
+      // Its last connection gone, a waiting beneficiary keeps its place for the grace period.
+      bool another = false;
+      services_.directory.for_each(directory_key(), [&](const std::shared_ptr<session>&) { another = true; });
+      if (!another) services_.permanence.beneficiary_disconnected(identity_);
+    }
   }
 }
 
@@ -142,8 +149,8 @@ void session::deliver_message(conversation_id conversation, sequence_number seq,
 }
 
 void session::deliver_event(conversation_id conversation, std::shared_ptr<const std::string> frame, bool opened,
-                            bool ended) {
-  port_->post([weak = weak_from_this(), conversation, frame = std::move(frame), opened, ended]() mutable {
+                            bool ended, bool refresh) {
+  port_->post([weak = weak_from_this(), conversation, frame = std::move(frame), opened, ended, refresh]() mutable {
     auto self = weak.lock();
     if (!self || self->closing_) return;
     auto it = self->conversations_.find(conversation);
@@ -151,14 +158,26 @@ void session::deliver_event(conversation_id conversation, std::shared_ptr<const 
         self->conversations_.size() < self->services_.settings.max_tracked_conversations) {
       // A new conversation (taken from the queue): followed live from its first message.
       it = self->conversations_.emplace(conversation, tracked_conversation{}).first;
-      it->second.live = true;
     }
+    // Given to this connection now (a take, a transfer): followed live even if it was looked
+    // at before, when it was not yet this connection's.
+    if (opened && it != self->conversations_.end()) it->second.live = true;
     if (ended && it != self->conversations_.end()) it->second.ended = true;
+    if (refresh && it != self->conversations_.end() && !it->second.loading) it->second.participants.clear();
     self->port_->send(std::move(frame));
   });
 }
 
 void session::deliver_push(std::shared_ptr<const std::string> frame) { port_->send(std::move(frame)); }
+
+void session::end_connection(std::uint16_t code, std::string reason) {
+  port_->post([weak = weak_from_this(), code, reason = std::move(reason)]() mutable {
+    auto self = weak.lock();
+    if (!self || self->closing_) return;
+    self->closing_ = true;
+    self->port_->close(code, std::move(reason));
+  });
+}
 
 void session::revoke(bytes token_hash, std::uint16_t code, std::string reason) {
   port_->post([weak = weak_from_this(), token_hash = std::move(token_hash), code, reason = std::move(reason)]() mutable {
@@ -224,7 +243,7 @@ void session::handle(const pr::message& m) {
     return;
   }
   std::visit(
-      [this, &rid](const auto& msg) {
+      [this, &rid, &m](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, pr::auth_beneficiary>) on_auth_beneficiary(msg);
         else if constexpr (std::is_same_v<T, pr::auth_login>) on_login(msg);
@@ -237,12 +256,6 @@ void session::handle(const pr::message& m) {
         else if constexpr (std::is_same_v<T, pr::backup_put>) on_backup_put(msg);
         else if constexpr (std::is_same_v<T, pr::backup_get>) on_backup_get(msg);
         else if constexpr (std::is_same_v<T, pr::backup_delete>) on_backup_delete(msg);
-        else if constexpr (std::is_same_v<T, pr::shift_start>) on_shift_start(msg);
-        else if constexpr (std::is_same_v<T, pr::shift_stop>) on_shift_stop(msg);
-        else if constexpr (std::is_same_v<T, pr::queue_join>) on_queue_join(msg);
-        else if constexpr (std::is_same_v<T, pr::queue_leave>) on_queue_leave(msg);
-        else if constexpr (std::is_same_v<T, pr::queue_list>) on_queue_list(msg);
-        else if constexpr (std::is_same_v<T, pr::queue_take>) on_queue_take(msg);
         else if constexpr (std::is_same_v<T, pr::conversation_send>) on_send(msg);
         else if constexpr (std::is_same_v<T, pr::conversation_delivered>)
           on_receipt(msg.conversation_id, msg.up_to_seq, false, rid);
@@ -252,11 +265,7 @@ void session::handle(const pr::message& m) {
         else if constexpr (std::is_same_v<T, pr::conversation_end>) on_end(msg);
         else if constexpr (std::is_same_v<T, pr::history_get>) on_history(msg);
         else if constexpr (std::is_same_v<T, pr::sync>) on_sync(msg);
-        else {
-          // Valid and allowed, but part of the permanence that comes with issue 7 (status,
-          // holiday, presence, transfer, inbox): said plainly, never silently dropped.
-          reply_error(error::internal_error, rid, "not served by this relaisd version");
-        }
+        else dispatch_permanence(m);  // status, shifts, queue, transfer, inbox
       },
       m);
 }
@@ -304,6 +313,7 @@ void session::on_auth_beneficiary(const pr::auth_beneficiary& a) {
   ok.rid = a.rid;
   ok.role = pr::peer_role::beneficiary;
   reply(ok);
+  after_beneficiary_auth();
 }
 
 void session::became_authenticated() {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "relais/core/session.hpp"
+#include "relais/core/permanence.hpp"
 #include "relais/crypto/primitives.hpp"
 #include "relais/log/log.hpp"
 #include "relais/protocol/codec.hpp"
@@ -160,6 +161,7 @@ void session::login_succeeded(const rid_t& rid, worker_account account, std::str
         ok.token_expires_at = expires;
         ok.totp_enrolled = !account.totp_secret.empty();
         s.reply(ok);
+        s.after_worker_auth();
       }));
 }
 
@@ -172,6 +174,7 @@ void session::worker_authenticated(const worker_account& account, bytes token_ha
   identity_ = account.identity_key;
   totp_enrolled_ = !account.totp_secret.empty();
   token_hash_ = std::move(token_hash);
+  services_.permanence.worker_seen(account);
   // A newer connection of the same device takes over (close 4005 for the older one).
   services_.directory.for_each(directory_key(), [&](const std::shared_ptr<session>& o) {
     o->revoke(token_hash_, static_cast<std::uint16_t>(pr::close_code::replaced), "newer connection of this device");
@@ -232,6 +235,7 @@ void session::on_resume(const pr::auth_resume& m) {
           ok.token_expires_at = ws.expires_at;
           ok.totp_enrolled = !account.totp_secret.empty();
           s2.reply(ok);
+          s2.after_worker_auth();
         }));
   }));
 }
@@ -291,6 +295,7 @@ void session::on_totp_confirm(const pr::auth_totp_confirm& m) {
       pr::ok ok;
       ok.rid = rid;
       s2.reply(ok);
+      s2.after_worker_auth();
     }));
   }));
 }

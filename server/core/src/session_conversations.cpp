@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "relais/core/session.hpp"
+#include "relais/core/permanence.hpp"
 #include "relais/log/log.hpp"
 
 namespace relais::core {
@@ -284,6 +285,7 @@ void session::on_end(const pr::conversation_end& m) {
         m.conversation_id, services_.clock.unix_ms(), on_strand([m, keys](session& s, std::error_code ec) {
           if (ec) return s.reply_store_error(ec, m.rid, error::conversation_not_found, error::conversation_ended);
           log::info("conversation_ended", {{"conversation", m.conversation_id}});
+          s.services_.permanence.conversation_ended(m.conversation_id);
           pr::ok ok;
           ok.rid = m.rid;
           s.reply(ok);

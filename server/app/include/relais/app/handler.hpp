@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "relais/core/permanence.hpp"
 #include "relais/core/relay.hpp"
 #include "relais/core/session.hpp"
 #include "relais/net/server.hpp"
@@ -86,23 +87,28 @@ class relay_runtime {
   relay_runtime(const relay_runtime&) = delete;
   relay_runtime& operator=(const relay_runtime&) = delete;
 
-  /// Starts polling the store every `interval` for sessions revoked by anyone (another
-  /// process such as `relaisd user disable` included) and closes their connections with 4003,
-  /// so that a revocation takes effect within about `interval`.
-  void start_revocation_watch(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
-  /// Stops the watch (before the store closes); idempotent.
-  void stop_revocation_watch();
+  /// Loads the permanence from the store (waiting beneficiaries keep their places across a
+  /// restart), then starts the background thread: the permanence's tick every 250 ms
+  /// (schedules, grace periods, coalesced pushes), and every `revocation_interval` a poll of
+  /// the store for sessions revoked by anyone (another process such as `relaisd user
+  /// disable` included), whose connections close with 4003 within about that interval.
+  [[nodiscard]] std::error_code start_background(
+      std::chrono::milliseconds revocation_interval = std::chrono::milliseconds(500));
+  /// Stops the background thread (before the store closes); idempotent.
+  void stop_background();
 
   /// The handler factory for net::server; the runtime must outlive the server.
   [[nodiscard]] net::ws_handler_factory handler_factory();
   [[nodiscard]] core::session_directory& directory() noexcept { return directory_; }
   [[nodiscard]] core::relay_services& services() noexcept { return services_; }
+  [[nodiscard]] core::permanence& permanence() noexcept { return permanence_; }
 
  private:
   system_clock clock_;
   crypto::system_random random_;
   sharded_directory directory_;
   memory_address_guard addresses_;
+  core::permanence permanence_;
   core::relay_services services_;
   std::mutex watch_mutex_;
   std::condition_variable watch_wake_;

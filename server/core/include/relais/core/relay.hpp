@@ -22,6 +22,7 @@
 namespace relais::core {
 
 class session;
+class permanence;
 
 /// What a session can do to its own connection (app implements it over net's WebSocket).
 class session_port {
@@ -96,8 +97,6 @@ struct relay_settings {
   std::int64_t low_prekeys_threshold = 20;  ///< keys.low below this (CRYPTO.md §11)
   // Sessions.
   std::size_t max_tracked_conversations = 1024;  ///< conversations one connection follows live
-  // Permanence (the provisional estimate until shifts and handling times, issue 7).
-  duration average_handling_time = std::chrono::minutes(10);
   // The permanence: schedule, queue limits, emergency numbers ([permanence]).
   permanence_settings permanence;
 };
@@ -111,6 +110,7 @@ struct relay_services {
   const core::clock& clock;
   random_source& random;
   relay_settings settings;
+  core::permanence& permanence;  ///< the queue, shifts and inbox (one per relaisd)
 };
 
 }  // namespace relais::core

@@ -54,11 +54,15 @@ class session : public std::enable_shared_from_this<session> {
   void deliver_message(conversation_id conversation, sequence_number seq,
                        std::shared_ptr<const std::string> frame);
   /// A push about a conversation (receipt, typing, end, opening): sent as is. `ended` marks
-  /// the conversation as over for this connection; `opened` makes it followed live.
+  /// the conversation as over for this connection; `opened` makes it followed live;
+  /// `refresh` re-reads its participants before the next use (a transfer changed them).
   void deliver_event(conversation_id conversation, std::shared_ptr<const std::string> frame,
-                     bool opened = false, bool ended = false);
-  /// A push not tied to a conversation (keys.low).
+                     bool opened = false, bool ended = false, bool refresh = false);
+  /// A push not tied to a conversation (keys.low, the permanence's pushes and replies).
+  /// Thread-safe: the port queues it.
   void deliver_push(std::shared_ptr<const std::string> frame);
+  /// Closes this connection with `code` (the end of the worker's shift: 4004).
+  void end_connection(std::uint16_t code, std::string reason);
   /// Closes this connection with `code` if it is authenticated with the session token whose
   /// hash is `token_hash` (logout elsewhere, revocation by an admin, a newer connection).
   void revoke(bytes token_hash, std::uint16_t code, std::string reason);
@@ -134,6 +138,8 @@ class session : public std::enable_shared_from_this<session> {
   /// have published it after this one logged in. keys_not_found if none is published.
   void with_identity(const rid_t& rid, std::function<void(session&)> fn);
   void worker_authenticated(const worker_account& account, bytes token_hash, std::string device);
+  /// After auth.ok: the worker's shift state (the console shows "on" or "off" at once).
+  void after_worker_auth();
 
   // session_keys.cpp: key directory and backups
   void on_keys_publish(const protocol::keys_publish& m);
@@ -147,14 +153,13 @@ class session : public std::enable_shared_from_this<session> {
                                                const std::optional<protocol::encoded_bytes>& lookup,
                                                const rid_t& rid);
 
-  // session_queue.cpp: shifts and the queue (the minimal permanence; issue 7 completes it)
-  void on_shift_start(const protocol::shift_start& m);
-  void on_shift_stop(const protocol::shift_stop& m);
+  // session_queue.cpp: the permanence's messages, checked here and decided by `permanence`
+  void dispatch_permanence(const protocol::message& m);
   void on_queue_join(const protocol::queue_join& m);
-  void on_queue_leave(const protocol::queue_leave& m);
-  void on_queue_list(const protocol::queue_list& m);
-  void on_queue_take(const protocol::queue_take& m);
-  void take_checked(const protocol::queue_take& m);
+  void on_transfer(const protocol::conversation_transfer& m);
+  /// A beneficiary authenticated: its place in the queue, and conversations opened for it
+  /// while it was away (an inbox answer) are announced again.
+  void after_beneficiary_auth();
 
   // session_conversations.cpp: relay, receipts, resume
   void with_conversation(conversation_id id, const rid_t& rid, bool allow_past,
