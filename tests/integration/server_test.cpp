@@ -54,6 +54,9 @@ class Server : public ::testing::Test {
     std::filesystem::create_directories(web / "assets");
     std::ofstream(web / "index.html") << "<h1>Relais</h1>";
     std::ofstream(web / "assets" / "app-AbCdEf12.js") << "console.log(1)";
+    std::filesystem::create_directories(web / "widget");
+    std::ofstream(web / "widget" / "index.html") << "<p>widget</p>";
+    std::ofstream(web / "widget" / "loader.js") << "/* loader */";
     std::ofstream(std::filesystem::path(dir_.path()) / "secret.txt") << "top secret";
     bool created = false;
     std::string error;
@@ -127,6 +130,26 @@ TEST_F(Server, StaticFilesWithTypesCachingAndSecurityHeaders) {
   EXPECT_EQ(missing.headers["x-content-type-options"], "nosniff");
   EXPECT_EQ(get("/", "POST").status, 405u);
   EXPECT_EQ(get("/ws").status, 426u);
+}
+
+TEST_F(Server, OnlyTheWidgetPageMayBeFramedAndOnlyByTheAllowedOrigins) {
+  TearDown();
+  start([](server_options& o) { o.allowed_origins = {"https://site.example"}; });
+  auto widget = get("/widget/");
+  EXPECT_EQ(widget.status, 200u);
+  EXPECT_NE(widget.headers["content-security-policy"].find("frame-ancestors 'self' https://site.example"),
+            std::string::npos)
+      << widget.headers["content-security-policy"];
+  EXPECT_EQ(widget.headers.count("x-frame-options"), 0u);
+  auto head = get("/widget/", "HEAD");
+  EXPECT_NE(head.headers["content-security-policy"].find("https://site.example"), std::string::npos);
+  // The loader is fetched cross-origin with SRI; the rest of the site may not be framed.
+  auto loader = get("/widget/loader.js");
+  EXPECT_EQ(loader.headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(loader.headers["cross-origin-resource-policy"], "cross-origin");
+  auto index = get("/");
+  EXPECT_NE(index.headers["content-security-policy"].find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(index.headers["x-frame-options"], "DENY");
 }
 
 TEST_F(Server, TraversalAttemptsGet4xxAndTheServerKeepsServing) {

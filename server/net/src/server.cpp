@@ -357,9 +357,12 @@ class http_session final : public connection {
 
  private:
   template <typename Body>
-  void add_headers(http::response<Body>& res, cache_policy cache) const {
+  void add_headers(http::response<Body>& res, cache_policy cache, std::string_view path = {}) const {
     res.set(http::field::server, "relaisd");
-    for (const auto& [name, value] : security_headers(cache, srv_->options.hsts_max_age_seconds)) {
+    // `path` names a served file: the widget's pages may be framed by the allowed origins and
+    // its loader fetched cross-origin with SRI (http_policy.hpp); everything else stays strict.
+    for (const auto& [name, value] :
+         security_headers(cache, srv_->options.hsts_max_age_seconds, path, srv_->options.allowed_origins)) {
       res.set(name, value);
     }
   }
@@ -530,7 +533,7 @@ asio::awaitable<bool> http_session::handle(http::request<http::string_body>& req
   auto size = body.size();
   if (req.method() == http::verb::head) {
     http::response<http::empty_body> res{http::status::ok, version};
-    add_headers(res, file.immutable ? cache_policy::immutable : cache_policy::no_store);
+    add_headers(res, file.immutable ? cache_policy::immutable : cache_policy::no_store, path);
     res.set(http::field::content_type, file.mime_type);
     res.content_length(size);
     res.keep_alive(keep_alive);
@@ -538,7 +541,7 @@ asio::awaitable<bool> http_session::handle(http::request<http::string_body>& req
   }
   http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
                                       std::make_tuple(http::status::ok, version)};
-  add_headers(res, file.immutable ? cache_policy::immutable : cache_policy::no_store);
+  add_headers(res, file.immutable ? cache_policy::immutable : cache_policy::no_store, path);
   res.set(http::field::content_type, file.mime_type);
   res.content_length(size);
   res.keep_alive(keep_alive);
