@@ -16,6 +16,7 @@ struct client {
   std::shared_ptr<test_port> p;
   crypto::identity_key_pair key;
   worker_id worker = 0;
+  json login_shift;  // a worker's shift.state pushed after auth.ok
 
   [[nodiscard]] std::string key_text() const { return pr::encoded_bytes::from_bytes(key.public_key_bytes()).text(); }
 };
@@ -37,7 +38,7 @@ class Permanence : public session_fixture {
                {"identity_key", pr::encoded_bytes::from_bytes(key.public_key_bytes()).text()},
                {"signature", pr::encoded_bytes::from_bytes(key.sign(input)).text()}});
     EXPECT_EQ(p->next().value("type", ""), "auth.ok");
-    return client{s, p, key, 0};
+    return client{s, p, key, 0, {}};
   }
   client beneficiary() { return beneficiary(crypto::identity_key_pair::generate(random_)); }
 
@@ -60,7 +61,7 @@ class Permanence : public session_fixture {
     auto st = p->next();
     EXPECT_EQ(st.value("type", ""), "shift.state") << st.dump();
     EXPECT_FALSE(st.contains("rid"));
-    return client{s, p, key, id};
+    return client{s, p, key, id, st};
   }
 
   /// Sends `j` and returns the answer with its rid (pushes meanwhile are skipped).
@@ -291,7 +292,7 @@ TEST_F(Permanence, TwoWorkersRacingForOneBeneficiaryGiveItToExactlyOne) {
   EXPECT_EQ(request(off, {{"type", "queue.take"}, {"rid", "d"}}).value("name", ""), "off_shift");
 }
 
-TEST_F(Permanence, EndOfShiftRequeuesOpenConversationsForAColleagueAndClosesHerConnections) {
+TEST_F(Permanence, EndOfShiftRequeuesOpenConversationsForAColleague) {
   auto w1 = worker("camille");
   auto w2 = worker("nadia", "Nadia");
   start_shift(w1);
@@ -309,7 +310,7 @@ TEST_F(Permanence, EndOfShiftRequeuesOpenConversationsForAColleagueAndClosesHerC
   EXPECT_EQ(ended.value("type", ""), "conversation.ended");
   EXPECT_EQ(ended.value("reason", ""), "shift_end");
   w1.p->settle(100ms);
-  EXPECT_EQ(w1.p->closed(), 4004);
+  EXPECT_FALSE(w1.p->closed());  // she stopped it herself: her console stays, saying "off"
   // The requeue lands from a store thread; wait for it, then the next round tells her.
   for (int i = 0; i < 100 && permanence_->waiting_count() == 0; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(permanence_->waiting_count(), 1u);
@@ -322,6 +323,37 @@ TEST_F(Permanence, EndOfShiftRequeuesOpenConversationsForAColleagueAndClosesHerC
   EXPECT_EQ(again.value("type", ""), "conversation.assigned");
   EXPECT_EQ(again.value("beneficiary_key", ""), b.key_text());
   EXPECT_TRUE(again.value("returning", true) == false);
+}
+
+TEST_F(Permanence, TheScheduledEndOfAShiftClosesTheWorkersConnectionsWith4004) {
+  // 2026-01-01 00:00 UTC is a Thursday, 01:00 in Paris; her slot ends at 01:30 Paris time.
+  schedule_config cfg;
+  cfg.time_zone = "Europe/Paris";
+  cfg.slots.push_back(weekly_slot{{weekday::thu}, local_time{0}, local_time{90}, {"camille"}});
+  std::shared_ptr<const schedule> on_call;
+  ASSERT_FALSE(schedule::create(cfg, on_call));
+  settings_.permanence.on_call = on_call;
+  auto w = worker("camille");
+  permanence_->tick();
+  const auto& on = w.login_shift;
+  EXPECT_EQ(on.value("state", ""), "on");
+  EXPECT_EQ(on.value("mode", ""), "scheduled");
+  EXPECT_EQ(on.value("ends_at", std::int64_t{0}), 1'767'227'400'000);  // 00:30 UTC
+  auto b = beneficiary();
+  ASSERT_EQ(join(b, false).value("type", ""), "queue.position");
+  tick_after(29min + 59s);
+  w.p->settle(50ms);
+  EXPECT_FALSE(w.p->closed());
+  tick_after(1s);
+  auto off = expect_push(w, "shift.state");
+  EXPECT_EQ(off.value("state", ""), "off");
+  w.p->settle(50ms);
+  EXPECT_EQ(w.p->closed(), 4004);
+  auto t = expect_push(b, "queue.timeout");
+  EXPECT_EQ(t.value("reason", ""), "closed");
+  auto st = request(b, {{"type", "permanence.get"}, {"rid", "p"}});
+  EXPECT_FALSE(st.value("open", true));
+  EXPECT_EQ(st.value("next_opening_at", std::int64_t{0}), 1'767'225'600'000 + 7LL * 24 * 3'600'000 - 3'600'000);
 }
 
 TEST_F(Permanence, TheLastShiftEndingTurnsTheQueueIntoTheInboxOffer) {

@@ -352,10 +352,11 @@ void permanence::stop_shift(const std::shared_ptr<session>& s, worker_id w, std:
       auto policy = handover.value_or(settings_.handover == shift_end_handover::colleague ? pr::handover_policy::colleague
                                                                                         : pr::handover_policy::end);
       log::info("shift_stopped", {{"worker", w}, {"mode", "manual"}});
-      // The reply goes first; the connections close after it (4004) when configured.
+      // She stopped it from her console, which stays to say "off" and to save her notes; a
+      // shift the schedule ends closes her connections instead (tick_worker_shifts).
       out.rid = rid;
       fx.insert(fx.begin(), [this, s, out] { reply(s, out); });
-      end_of_shift(fx, w, policy, settings_.close_sessions_at_shift_end);
+      end_of_shift(fx, w, policy, false);
       l.unlock();
       run(fx);
       return;
