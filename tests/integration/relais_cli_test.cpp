@@ -1,6 +1,7 @@
 // relais-cli against a real relaisd: the handshake, version refusal, beneficiary
 // authentication, error frames, relaisd's authentication timeout; the org key tools; and two
-// chat processes (worker and beneficiary) talking end to end, killed and restarted.
+// chat processes (worker and beneficiary) talking end to end, killed and restarted; and the
+// permanence from both sides (queue, shifts, take, and what the server serves of issue 7).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -206,16 +207,27 @@ class RelaisCliChat : public ::testing::Test {
                            << extra_config();
     password_file_ = dir_.path() + "/password";
     std::ofstream(password_file_) << "correct horse battery staple\n";
-    child_process add({"/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" user add camille --display-name Camille < "$3")",
-                       RELAISD_BINARY, config_, data_, password_file_});
-    ASSERT_EQ(add.wait_exit(60s).value_or(-1), 0) << add.stderr_text();
+    for (const auto& [account, display] : accounts()) {
+      child_process add({"/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" user add "$4" --display-name "$5" < "$3")",
+                         RELAISD_BINARY, config_, data_, password_file_, account, display});
+      ASSERT_EQ(add.wait_exit(60s).value_or(-1), 0) << add.stderr_text();
+    }
+    start_server();
+  }
+  void start_server() {
     // stderr to a file: nobody drains a pipe while the server runs.
     server_ = std::make_unique<child_process>(std::vector<std::string>{
-        "/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" --listen 127.0.0.1:0 2>"$3")", RELAISD_BINARY,
+        "/bin/sh", "-c", R"(exec "$0" --config "$1" --data-dir "$2" --listen 127.0.0.1:0 2>>"$3")", RELAISD_BINARY,
         config_, data_, dir_.path() + "/relaisd.log"});
     auto line = server_->wait_for_line("listening on https://", 20s);
     ASSERT_TRUE(line);
     port_ = relais::test::port_from_listening_line(*line);
+  }
+  /// Stops relaisd (SIGTERM) and starts it again on the same data folder (a new port).
+  void restart_server() {
+    server_->signal(SIGTERM);
+    ASSERT_EQ(server_->wait_exit(15s).value_or(-1), 0);
+    start_server();
   }
   void TearDown() override {
     server_->signal(SIGTERM);
@@ -224,21 +236,25 @@ class RelaisCliChat : public ::testing::Test {
   /// More relaisd configuration for a derived fixture.
   virtual std::string extra_config() const { return {}; }
   virtual bool totp_required() const { return false; }
+  /// Worker accounts (name, display name), all with the same password.
+  virtual std::vector<std::pair<std::string, std::string>> accounts() const { return {{"camille", "Camille"}}; }
   std::vector<std::string> cli_args() const {
     return {RELAIS_CLI_BINARY, "--server", "127.0.0.1:" + std::to_string(port_), "--ca", data_ + "/tls/cert.pem",
             "chat"};
   }
-  std::unique_ptr<chat_process> worker(const std::string& name = "w") {
+  std::unique_ptr<chat_process> worker(const std::string& name = "w", const std::string& username = "camille") {
     auto args = cli_args();
-    args.insert(args.end(), {"--role", "worker", "--username", "camille", "--password-file", password_file_,
+    args.insert(args.end(), {"--role", "worker", "--username", username, "--password-file", password_file_,
                              "--state", dir_.path() + "/" + name + "-state", "--certificate-from-org-key",
                              dir_.path() + "/org.key"});
     return std::make_unique<chat_process>(args, dir_.path() + "/" + name + "-" + std::to_string(++fifos_) + ".fifo");
   }
-  std::unique_ptr<chat_process> beneficiary(const std::string& name = "b", const std::string& org_pub = {}) {
+  std::unique_ptr<chat_process> beneficiary(const std::string& name = "b", const std::string& org_pub = {},
+                                            const std::vector<std::string>& extra = {}) {
     auto args = cli_args();
     args.insert(args.end(), {"--role", "beneficiary", "--org-key-pub", org_pub.empty() ? org_pub_ : org_pub,
                              "--state", dir_.path() + "/" + name + "-state"});
+    args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<chat_process>(args, dir_.path() + "/" + name + "-" + std::to_string(++fifos_) + ".fifo");
   }
   /// Worker on shift, beneficiary queued and taken, the beneficiary's first message received:
@@ -499,6 +515,281 @@ TEST_F(RelaisCliChatTotp, WorkerEnrolsTotpThenPublishesItsKeys) {
   ASSERT_TRUE(w->wait_for(R"("event":"shift")")) << w->process().stdout_text();
   w->end_input();
   EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 3);  // the first refusals are reported
+}
+
+// ---------------------------------------------------------------- the permanence (issue 7)
+
+/// The JSON of an event line waited for with chat_process::wait_for.
+/// An empty object when the wait timed out, so that the assertions after it fail readably.
+json event_of(const std::optional<std::string>& line) { return line ? json::parse(*line) : json::object(); }
+
+/// relaisd with two worker accounts, Camille and Nadia.
+class RelaisCliPermanence : public RelaisCliChat {
+ protected:
+  std::vector<std::pair<std::string, std::string>> accounts() const override {
+    return {{"camille", "Camille"}, {"nadia", "Nadia"}};
+  }
+  /// A worker logged in, her keys published and her shift started; returns her worker id.
+  std::int64_t on_shift(chat_process& w) {
+    auto auth = event_of(w.wait_for(R"("event":"authenticated")"));
+    EXPECT_TRUE(auth.contains("worker_id")) << w.process().stdout_text();
+    if (!auth.value("resumed", false)) {  // a first run publishes its keys
+      EXPECT_TRUE(w.wait_for(R"("event":"keys_published")")) << w.process().stdout_text();
+    }
+    w.type("/shift on");
+    EXPECT_TRUE(w.wait_for(R"("state":"on")")) << w.process().stdout_text();
+    return auth.value("worker_id", std::int64_t{0});
+  }
+  /// Runs each worker once so that her identity, prekeys and certificate are published, then
+  /// restarts relaisd: the permanence reads the workers' identity keys at start (and only every
+  /// minute after), and what follows needs them (inbox recipients, transfers).
+  void publish_then_restart(const std::vector<std::pair<std::string, std::string>>& workers) {
+    for (const auto& [state, username] : workers) {
+      auto w = worker(state, username);
+      ASSERT_TRUE(w->wait_for(R"("event":"keys_published")")) << w->process().stdout_text();
+      w->end_input();
+      ASSERT_EQ(w->process().wait_exit(30s).value_or(-1), 0) << w->process().stderr_text();
+    }
+    restart_server();
+  }
+  /// The ticket of a beneficiary that joined.
+  static std::int64_t joined(chat_process& b) {
+    auto q = event_of(b.wait_for(R"("event":"queued")"));
+    EXPECT_TRUE(q.contains("ticket_id")) << b.process().stdout_text();
+    return q.value("ticket_id", std::int64_t{0});
+  }
+};
+
+TEST_F(RelaisCliPermanence, UrgentJoinIsServedFirstAndLeavingIsExplicit) {
+  auto w = worker();
+  on_shift(*w);
+  auto b1 = beneficiary("b1");
+  b1->type("/join");
+  auto t1 = joined(*b1);
+  auto b2 = beneficiary("b2", {}, {"--urgent"});
+  b2->type("/join");
+  auto q2 = event_of(b2->wait_for(R"("event":"queued")"));
+  EXPECT_EQ(q2.value("position", 0), 1) << "urgent goes first";
+  auto b3 = beneficiary("b3");
+  b3->type("/join");
+  auto q3 = event_of(b3->wait_for(R"("event":"queued")"));
+  EXPECT_EQ(q3.value("position", 0), 3);
+
+  w->type("/queue");
+  auto snap = event_of(w->wait_for(R"("push":false)"));  // the reply, not a push
+  ASSERT_EQ(snap.value("total", 0), 3) << w->process().stdout_text();
+  ASSERT_EQ(snap.at("entries").size(), 3u);
+  EXPECT_EQ(snap["entries"][0]["ticket_id"], q2.at("ticket_id"));
+  EXPECT_TRUE(snap["entries"][0]["urgent"].get<bool>());
+  EXPECT_EQ(snap["entries"][1]["ticket_id"], t1);
+  EXPECT_FALSE(snap["entries"][1]["urgent"].get<bool>());
+  EXPECT_EQ(snap["entries"][2]["ticket_id"], q3.at("ticket_id"));
+
+  b3->type("/leave");
+  ASSERT_TRUE(b3->wait_for(R"("event":"left")")) << b3->process().stdout_text();
+  b3->type("/leave");  // not waiting any more: a documented refusal
+  ASSERT_TRUE(b3->wait_for(R"("name":"not_in_queue")")) << b3->process().stdout_text();
+  w->type("/queue");
+  auto after = event_of(w->wait_for(R"("push":false)"));
+  EXPECT_EQ(after.value("total", 0), 2) << w->process().stdout_text();
+
+  w->type("/take");
+  auto assigned = event_of(w->wait_for(R"("event":"assigned")"));
+  EXPECT_TRUE(assigned.value("urgent", false)) << w->process().stdout_text();
+  ASSERT_TRUE(b2->wait_for(R"("event":"opened")")) << b2->process().stdout_text();
+  ASSERT_TRUE(b2->wait_for(R"("event":"secured")")) << b2->process().stdout_text();
+  b2->type("Bonjour, c'est urgent");
+  ASSERT_TRUE(w->wait_for("c'est urgent")) << w->process().stdout_text();
+  EXPECT_EQ(b1->process().stdout_text().find(R"("event":"opened")"), std::string::npos);
+
+  // Workers on shift are told of the changes without asking (queue.snapshot pushes,
+  // coalesced to one a second).
+  EXPECT_TRUE(w->wait_for(R"("push":true)", 10s)) << w->process().stdout_text();
+  b3->end_input();
+  EXPECT_EQ(b3->process().wait_exit(30s).value_or(-1), 3);  // the second /leave was refused
+  b2->end_input();
+  EXPECT_EQ(b2->process().wait_exit(30s).value_or(-1), 0) << b2->process().stderr_text();
+}
+
+TEST_F(RelaisCliPermanence, WorkerTakesAChosenTicketOnlyOnce) {
+  auto w = worker();
+  on_shift(*w);
+  auto b1 = beneficiary("b1");
+  b1->type("/join");
+  joined(*b1);
+  auto b2 = beneficiary("b2");
+  b2->type("/join");
+  auto t2 = joined(*b2);
+  w->type("/take " + std::to_string(t2));
+  ASSERT_TRUE(w->wait_for(R"("event":"assigned")")) << w->process().stdout_text();
+  ASSERT_TRUE(b2->wait_for(R"("event":"secured")")) << b2->process().stdout_text();
+  w->type("/take " + std::to_string(t2));
+  auto refused = event_of(w->wait_for(R"("event":"error")"));
+  EXPECT_EQ(refused.value("request", ""), "queue.take") << w->process().stdout_text();
+  EXPECT_EQ(b1->process().stdout_text().find(R"("event":"opened")"), std::string::npos);
+  w->end_input();
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 3);
+}
+
+TEST_F(RelaisCliPermanence, ShiftOffMeansNoTakeAndTurnsTheQueueIntoTheInboxOffer) {
+  publish_then_restart({{"w", "camille"}});
+  auto w = worker();
+  on_shift(*w);
+  auto b = beneficiary();
+  b->type("/join");
+  joined(*b);
+  w->type("/shift off end");
+  ASSERT_TRUE(w->wait_for(R"("state":"off")")) << w->process().stdout_text();
+  // Off means off: no assignment.
+  w->type("/take");
+  ASSERT_TRUE(w->wait_for(R"("name":"off_shift")")) << w->process().stdout_text();
+  // Nobody on call any more: the waiting beneficiary is told, and offered the inbox.
+  auto timeout = event_of(b->wait_for(R"("event":"queue_timeout")"));
+  EXPECT_EQ(timeout.value("reason", ""), "closed") << b->process().stdout_text();
+  EXPECT_TRUE(timeout.value("inbox_available", false)) << b->process().stdout_text();
+  w->type("/shift on");
+  ASSERT_TRUE(w->wait_for(R"("state":"on")")) << w->process().stdout_text();
+  w->type("/take");
+  ASSERT_TRUE(w->wait_for(R"("name":"queue_empty")")) << w->process().stdout_text();
+  w->end_input();
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 3);  // the refusals are reported
+}
+
+TEST_F(RelaisCliPermanence, CommandsOfTheOtherRoleAndBadArgumentsAreUsageErrors) {
+  auto w = worker();
+  on_shift(*w);
+  for (const auto* line : {"/join", "/prechat bonjour", "/leave", "/holiday maybe", "/presence sleepy",
+                           "/shift off later", "/transfer nobody", "/inbox", "/inbox open 99"}) {
+    w->type(line);
+  }
+  w->type("/quit");
+  EXPECT_EQ(w->process().wait_exit(30s).value_or(-1), 1) << w->process().stdout_text();
+  std::size_t usage_errors = 0;
+  for (const auto& e : w->events()) usage_errors += e.value("name", "") == "usage" ? 1U : 0U;
+  EXPECT_EQ(usage_errors, 9u) << w->process().stdout_text();
+  auto b = beneficiary();
+  ASSERT_TRUE(b->wait_for(R"("event":"synced")"));
+  for (const auto* line : {"/queue", "/take", "/shift on", "/holiday on", "/presence busy", "/transfer 3",
+                           "/inbox"}) {
+    b->type(line);
+  }
+  b->type("/quit");
+  EXPECT_EQ(b->process().wait_exit(30s).value_or(-1), 1) << b->process().stdout_text();
+}
+
+TEST_F(RelaisCliPermanence, PrechatIsSealedToTheWorkersAndReadByTheOneWhoTakes) {
+  publish_then_restart({{"w1", "camille"}, {"w2", "nadia"}});
+  auto camille = worker("w1", "camille");
+  auto camille_id = on_shift(*camille);
+  auto nadia = worker("w2", "nadia");
+  auto nadia_id = on_shift(*nadia);
+  auto b = beneficiary();
+  b->type("/prechat Prénom : Louise. Motif : je me sens seule depuis le décès de mon mari.");
+  b->type("/join urgent");
+  auto sealed = event_of(b->wait_for(R"("event":"sealed")"));
+  ASSERT_EQ(sealed.value("purpose", ""), "prechat") << b->process().stdout_text() << camille->process().stdout_text();
+  auto ids = sealed.at("recipients").get<std::vector<std::int64_t>>();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{std::min(camille_id, nadia_id), std::max(camille_id, nadia_id)}));
+  joined(*b);
+  nadia->type("/take");
+  auto prechat = event_of(nadia->wait_for(R"("event":"prechat")"));
+  EXPECT_EQ(prechat.value("text", ""), "Prénom : Louise. Motif : je me sens seule depuis le décès de mon mari.")
+      << nadia->process().stdout_text();
+  ASSERT_TRUE(b->wait_for(R"("event":"secured")")) << b->process().stdout_text();
+  b->type("Merci de me répondre");
+  ASSERT_TRUE(nadia->wait_for("Merci de me répondre")) << nadia->process().stdout_text();
+  // Nothing of it reached the other worker, and the server never saw the text.
+  EXPECT_EQ(camille->process().stdout_text().find("Louise"), std::string::npos);
+  for (const auto* file : {"/relais.db", "/relais.db-wal"}) {
+    std::ifstream db(data_ + file, std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(raw.find("Louise"), std::string::npos) << file;
+  }
+}
+
+TEST_F(RelaisCliPermanence, InboxMessageLeftWhileClosedIsReadAndAnsweredAtTheNextShift) {
+  // The worker published her keys earlier, off shift: the permanence is closed.
+  publish_then_restart({{"w", "camille"}});
+  {
+    auto b = beneficiary();
+    b->type("/join");
+    ASSERT_TRUE(b->wait_for(R"("name":"permanence_closed")")) << b->process().stdout_text();
+    b->type("/inbox Bonsoir, pouvez-vous me rappeler demain matin ? C'est pour mon fils.");
+    auto sent = event_of(b->wait_for(R"("event":"inbox_sent")"));
+    ASSERT_GT(sent.value("inbox_id", 0), 0) << b->process().stdout_text();
+    b->end_input();
+    EXPECT_EQ(b->process().wait_exit(30s).value_or(-1), 3);  // the /join was refused
+  }
+  auto w = worker();
+  on_shift(*w);
+  w->type("/inbox list");
+  auto listed = event_of(w->wait_for(R"("event":"inbox")"));
+  ASSERT_EQ(listed.at("items").size(), 1u) << w->process().stdout_text();
+  auto inbox_id = listed["items"][0].at("inbox_id").get<std::int64_t>();
+  w->type("/inbox open " + std::to_string(inbox_id));
+  auto opened = event_of(w->wait_for(R"("event":"inbox_message")"));
+  EXPECT_EQ(opened.value("text", ""), "Bonsoir, pouvez-vous me rappeler demain matin ? C'est pour mon fils.")
+      << w->process().stdout_text();
+  w->type("/inbox answer " + std::to_string(inbox_id));
+  auto assigned = event_of(w->wait_for(R"("event":"assigned")"));
+  EXPECT_EQ(assigned.value("inbox_id", std::int64_t{0}), inbox_id) << w->process().stdout_text();
+  // The beneficiary comes back (same identity): the conversation is there, end to end.
+  auto back = beneficiary();
+  ASSERT_TRUE(back->wait_for(R"("event":"secured")")) << back->process().stdout_text();
+  back->type("Merci d'avoir répondu");
+  ASSERT_TRUE(w->wait_for("Merci d'avoir répondu")) << w->process().stdout_text();
+  w->type("Bonjour, je vous écoute.");
+  ASSERT_TRUE(back->wait_for("je vous écoute")) << back->process().stdout_text();
+  w->type("/inbox answer " + std::to_string(inbox_id));  // answered already
+  ASSERT_TRUE(w->wait_for(R"("request":"inbox.answer")")) << w->process().stdout_text();
+}
+
+TEST_F(RelaisCliPermanence, TransferIsSignedByTheCurrentWorkerAndStartsANewSession) {
+  publish_then_restart({{"w1", "camille"}, {"w2", "nadia"}});
+  auto camille = worker("w1", "camille");
+  on_shift(*camille);
+  auto nadia = worker("w2", "nadia");
+  auto nadia_id = on_shift(*nadia);
+  auto b = beneficiary();
+  b->type("/join");
+  joined(*b);
+  camille->type("/take");
+  ASSERT_TRUE(camille->wait_for(R"("event":"assigned")")) << camille->process().stdout_text();
+  ASSERT_TRUE(b->wait_for(R"("event":"secured")")) << b->process().stdout_text();
+  b->type("Premier message, pour Camille");
+  ASSERT_TRUE(camille->wait_for("pour Camille")) << camille->process().stdout_text();
+  camille->type("/transfer " + std::to_string(nadia_id));
+  ASSERT_TRUE(camille->wait_for(R"("event":"transfer_sent")")) << camille->process().stdout_text();
+  ASSERT_TRUE(camille->wait_for(R"("event":"transferred")")) << camille->process().stdout_text();
+  auto assigned = event_of(nadia->wait_for(R"("event":"assigned")"));
+  EXPECT_TRUE(assigned.contains("transferred_from")) << nadia->process().stdout_text();
+  auto moved = event_of(b->wait_for(R"("event":"transferred")"));
+  EXPECT_TRUE(moved.value("verified", false)) << b->process().stdout_text();
+  auto secured = event_of(b->wait_for(R"("event":"secured")"));
+  EXPECT_EQ(secured.value("worker_name", ""), "Nadia") << b->process().stdout_text();
+  b->type("Suite, pour Nadia");
+  ASSERT_TRUE(nadia->wait_for("pour Nadia")) << nadia->process().stdout_text() << b->process().stdout_text()
+                                              << camille->process().stdout_text();
+  nadia->type("Bonjour, Camille m'a passé le relais.");
+  ASSERT_TRUE(b->wait_for("passé le relais")) << b->process().stdout_text();
+  // History did not follow through the server: Nadia never read Camille's conversation.
+  EXPECT_EQ(nadia->process().stdout_text().find("pour Camille"), std::string::npos);
+  EXPECT_EQ(camille->process().stdout_text().find("pour Nadia"), std::string::npos);
+}
+
+TEST_F(RelaisCliPermanence, HolidayPresenceAndStatus) {
+  auto w = worker();
+  on_shift(*w);
+  w->type("/presence available 2");
+  ASSERT_TRUE(w->wait_for(R"("event":"presence")")) << w->process().stdout_text();
+  auto b = beneficiary();
+  b->type("/permanence");
+  auto status = event_of(b->wait_for(R"("event":"permanence")"));
+  EXPECT_TRUE(status.value("open", false)) << b->process().stdout_text();
+  EXPECT_FALSE(status.at("emergency_numbers").empty()) << b->process().stdout_text();
+  w->type("/holiday on");
+  ASSERT_TRUE(w->wait_for(R"("state":"holiday")")) << w->process().stdout_text();
 }
 
 TEST(RelaisCliOrg, KeygenWritesAPrivateFileAndNeverOverwritesIt) {
