@@ -403,6 +403,14 @@ TEST_F(Permanence, ATransferNeedsTheCurrentWorkersSignatureAndAColleagueOnCall) 
   auto assigned = request(w1, {{"type", "queue.take"}, {"rid", "t"}});
   auto conversation = assigned.value("conversation_id", 0);
   EXPECT_EQ(b.p->next().value("type", ""), "conversation.opened");
+  // Two messages for the first worker: encrypted for her, never for her successor.
+  for (const char* id : {"before-transfer-01", "before-transfer-02"}) {
+    EXPECT_EQ(request(b, {{"type", "conversation.send"}, {"rid", "m0"}, {"conversation_id", conversation},
+                          {"client_msg_id", id}, {"ciphertext", "AAAA"}})
+                  .value("seq", 0) > 0,
+              true);
+    EXPECT_EQ(expect_push(w1, "conversation.message").value("client_msg_id", ""), id);
+  }
   crypto::transfer_message t;
   t.conversation_id = std::to_string(conversation);
   t.from_worker = w1.key.public_key_bytes();
@@ -437,8 +445,23 @@ TEST_F(Permanence, ATransferNeedsTheCurrentWorkersSignatureAndAColleagueOnCall) 
   json send = {{"type", "conversation.send"}, {"rid", "m"}, {"conversation_id", conversation},
                {"client_msg_id", "0123456789abcdef"}, {"ciphertext", "AAAA"}};
   EXPECT_EQ(request(b, send).value("type", ""), "conversation.ack");
-  EXPECT_EQ(expect_push(w2, "conversation.message").value("sender", ""), "beneficiary");
+  auto first = expect_push(w2, "conversation.message");
+  EXPECT_EQ(first.value("seq", 0), 3);  // not the two before the transfer
+  EXPECT_EQ(first.value("sender", ""), "beneficiary");
   EXPECT_TRUE(drain(w1, 100ms).empty());
+  // Her sync and history start after the transfer as well.
+  frame(*w2.s, {{"type", "sync"}, {"rid", "y"}, {"cursors", json::array()}});
+  for (;;) {
+    auto f = w2.p->next();
+    ASSERT_FALSE(f.is_null());
+    if (f.value("type", "") == "sync.done") break;
+    if (f.value("type", "") == "conversation.message") {
+      EXPECT_GT(f.value("seq", 0), 2) << f.dump();
+    }
+  }
+  auto page = request(w2, {{"type", "history.get"}, {"rid", "h"}, {"conversation_id", conversation}, {"after_seq", 0}});
+  ASSERT_EQ(page["messages"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["messages"][0].value("seq", 0), 3);
   send["client_msg_id"] = "fedcba9876543210";
   EXPECT_EQ(request(w1, send).value("name", ""), "forbidden");
 }

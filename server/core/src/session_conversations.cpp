@@ -60,12 +60,25 @@ std::vector<std::string> session::recipients(const tracked_conversation& c) cons
   return keys;
 }
 
+sequence_number session::joined_seq_of(const std::vector<participant>& participants) const {
+  // A worker who joined by a transfer was not a recipient of the messages before it (they
+  // were encrypted for someone else, CRYPTO.md §8): nothing up to joined_seq is hers to get.
+  sequence_number joined = 0;
+  for (const auto& p : participants) {
+    bool me = role_ == pr::peer_role::worker ? p.role == participant_role::worker && p.worker == worker_
+                                             : p.role == participant_role::beneficiary && p.identity_key == identity_;
+    if (me) joined = std::max(joined, p.joined_seq);
+  }
+  return joined;
+}
+
 session::tracked_conversation& session::track(const conversation& c) {
   auto& t = conversations_[c.id];
   t.beneficiary_key = c.beneficiary_key;
   t.participants = c.participants;
   t.ended = c.ended_at != 0;
   t.last_seq_seen = std::max(t.last_seq_seen, c.last_seq);
+  t.known = std::max(t.known, joined_seq_of(c.participants));
   return t;
 }
 
@@ -318,15 +331,16 @@ void session::on_history(const pr::history_get& m) {
     }
     if (m.after_seq > c.last_seq) return s.reply_error(error::sequence_ahead, m.rid);
     auto limit = static_cast<std::size_t>(m.limit.value_or(static_cast<std::int64_t>(pr::limits::max_history_messages)));
-    message_page_query q{m.conversation_id, m.after_seq, limit};
-    s.services_.store.read_messages(q, s.on_strand([m, t, last = c.last_seq](session& s2, std::error_code ec2,
-                                                                            std::vector<stored_message> rows) {
+    auto from = std::max(m.after_seq, s.joined_seq_of(c.participants));
+    message_page_query q{m.conversation_id, from, limit};
+    s.services_.store.read_messages(q, s.on_strand([m, t, from, last = c.last_seq](session& s2, std::error_code ec2,
+                                                                                  std::vector<stored_message> rows) {
       if (ec2) return s2.reply_store_error(ec2, m.rid, error::conversation_not_found, error::conversation_not_found);
       pr::history_page page;
       page.rid = m.rid;
       page.conversation_id = m.conversation_id;
       std::size_t bytes_used = page_overhead_bytes;
-      sequence_number last_sent = m.after_seq;
+      sequence_number last_sent = from;
       for (const auto& row : rows) {
         auto size = (row.envelope.size() + 2) / 3 * 4 + row.client_message_id.size() + 96;
         if (!page.messages.empty() && bytes_used + size > pr::limits::max_frame_bytes) break;
@@ -408,7 +422,7 @@ void session::sync_listed(pr::sync m, std::vector<conversation> list) {
     auto& t = track(*c);
     t.live = true;
     auto cur = cursors.find(c->id);
-    t.known = cur == cursors.end() ? 0 : cur->second;
+    t.known = std::max(cur == cursors.end() ? 0 : cur->second, joined_seq_of(c->participants));
     t.dirty = false;
     sync_order_.push_back(c->id);
     sync_pending_.insert(c->id);
@@ -422,6 +436,13 @@ void session::pump(conversation_id id) {
   if (it == conversations_.end()) return;
   auto& c = it->second;
   if (c.reading) return;  // the running read will see `dirty` and read again
+  if (c.participants.empty()) {
+    // Given to this connection by a push (a take, a transfer): who it is for, and from which
+    // seq (joined_seq), comes from the store first.
+    c.dirty = true;
+    with_conversation(id, std::nullopt, true, [this, id](tracked_conversation&) { pump(id); });
+    return;
+  }
   c.reading = true;
   c.dirty = false;
   message_page_query q{id, c.known, replay_page_messages};

@@ -168,6 +168,9 @@ class session : public std::enable_shared_from_this<session> {
   [[nodiscard]] bool was_participant(const tracked_conversation& c) const;
   [[nodiscard]] std::vector<std::string> recipients(const tracked_conversation& c) const;
   tracked_conversation& track(const conversation& c);
+  /// The conversation's last seq when this connection's participant joined (0 unless by a
+  /// transfer): replays and history start after it.
+  [[nodiscard]] sequence_number joined_seq_of(const std::vector<participant>& participants) const;
   void on_send(const protocol::conversation_send& m);
   void send_acked(protocol::conversation_send m, append_result result, unix_ms sent_at);
   void on_receipt(conversation_id id, sequence_number up_to, bool read, const rid_t& rid);
