@@ -21,6 +21,7 @@ import { Desk, type DeskNotice } from './desk.js';
 import { field, h, replaceChildren } from './dom.js';
 import { consoleLimits } from './limits.js';
 import { LinkClosedError, ServerError, type Frame } from './link.js';
+import { groupedSecret, qrSvg } from './qr.js';
 import { embedSnippet, sriSha384, widgetLoaderPath } from './snippet.js';
 import { catalogues, translator, type Lang, type StringKey } from './strings.js';
 import { printableTranscript, sealTranscript, transcriptOf } from './transcript.js';
@@ -236,8 +237,7 @@ export class ConsoleApp {
     const enrolled = new Promise<void>((resolve) => {
       done = resolve;
     });
-    const secret = new URL(uri).searchParams.get('secret') ?? '';
-    const grouped = secret.match(/.{1,4}/g)?.join(' ') ?? secret;
+    const grouped = groupedSecret(uri);
     const err = this.errorBox('totp-error');
     const code = h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6,8}', maxlength: 8, required: true });
     const submit = h('button', { type: 'submit', text: this.t('totp_confirm') });
@@ -264,11 +264,12 @@ export class ConsoleApp {
       submit,
       err,
     );
-    // The key is shown as text (screen readers, no camera) and as the otpauth link; a QR image
-    // needs a QR encoder dependency (README "console").
+    // The QR code for the phone's camera; the same key as text (screen readers, no camera,
+    // manual entry) and as the otpauth link.
     this.frame(
       this.t('totp_title'),
       h('p', { text: this.t('totp_intro') }),
+      h('figure', { class: 'qr-figure' }, qrSvg(document, uri, 'totp-qr-caption'), h('figcaption', { id: 'totp-qr-caption', text: this.t('totp_qr_alt') })),
       h('dl', {}, h('dt', { text: this.t('totp_secret') }), h('dd', {}, h('code', { id: 'totp-secret', class: 'secret', text: grouped })), h('dt', { text: this.t('totp_uri') }), h('dd', {}, h('a', { id: 'totp-uri', href: uri, class: 'uri', text: uri }))),
       form,
     );

@@ -64,7 +64,7 @@ test('worker console, browser to browser', async (t) => {
     await expectAccessible(page, 'login-refused');
   });
 
-  await t.test('TOTP enrolment shows the key as text and the otpauth link', async () => {
+  await t.test('TOTP enrolment shows the QR code, the key as text and the otpauth link', async () => {
     await page.getByLabel('Mot de passe', { exact: true }).fill(camille.password);
     await page.getByRole('button', { name: 'Se connecter' }).click();
     await page.locator('#totp-uri').waitFor();
@@ -72,6 +72,10 @@ test('worker console, browser to browser', async (t) => {
     assert.match(totpUri, /^otpauth:\/\/totp\//);
     const secret = (await page.locator('#totp-secret').textContent()).replace(/ /g, '');
     assert.equal(secret, new URL(totpUri).searchParams.get('secret'));
+    // The QR code is an image named by its caption; the key stays written out beside it.
+    const qr = page.getByRole('img', { name: 'QR code à scanner' });
+    assert.equal(await qr.count(), 1);
+    assert.ok((await qr.locator('path').getAttribute('d')).length > 100);
     await expectAccessible(page, 'totp-enrolment');
     await page.getByLabel('Code à 6 chiffres').fill(totpAt(totpUri, currentStep() - 5));
     await page.getByRole('button', { name: 'Activer' }).click();
