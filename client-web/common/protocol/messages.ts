@@ -241,6 +241,8 @@ export const messageTable = {
     },
   },
   'inbox.answer': { dir: 'c2s', fields: { inbox_id: id() } },
+  /** A worker takes an entry out of every recipient's unread list without answering (a feedback). Reply `ok`. */
+  'inbox.dismiss': { dir: 'c2s', fields: { inbox_id: id() } },
   'inbox.count': { dir: 's2c', fields: { unread: int(0, 1_000_000) } },
   // 6.9 encrypted backups
   'backup.put': {
