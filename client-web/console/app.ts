@@ -17,7 +17,7 @@ import {
   verifyWorkerCertificate,
   wipe,
 } from '../common/crypto/index.js';
-import { Desk, type DeskNotice } from './desk.js';
+import { Desk, type DeskNotice, type InboxEntryView } from './desk.js';
 import { field, h, replaceChildren } from './dom.js';
 import { consoleLimits } from './limits.js';
 import { LinkClosedError, ServerError, type Frame } from './link.js';
@@ -525,6 +525,7 @@ export class ConsoleApp {
       { random: systemRandom, now: () => Date.now(), notify: (kind) => this.notify(kind) },
       { keystore: (p) => sealVault(k, p, systemRandom), recovery: (p) => sealRecovery(vault, p, systemRandom) },
       versions,
+      this.session_?.workerId ?? 0,
     );
     this.desk_ = desk;
     desk.subscribe(() => this.queueRender());
@@ -762,16 +763,55 @@ export class ConsoleApp {
 
   private renderInbox(el: HTMLElement): void {
     const d = this.desk_!;
-    const items = d.inbox.map((i) =>
-      h('li', {}, h('span', { text: new Date(i.receivedAt).toLocaleString(this.lang_) }), h('button', { type: 'button', id: `answer-${i.inboxId}`, text: this.t('inbox_answer'), onclick: () => void this.act(() => d.answerInbox(i.inboxId)) })),
-    );
+    const rating = (r: InboxEntryView['rating']): StringKey => (r === 'helped' ? 'rating_helped' : r === 'somewhat' ? 'rating_somewhat' : r === 'not_helped' ? 'rating_not_helped' : 'rating_none');
+    const items = d.inbox.map((i) => {
+      const labelId = `inbox-label-${i.inboxId}`;
+      const kind = i.kind === 'feedback' ? this.t('inbox_kind_feedback') : this.t('inbox_kind_message');
+      return h(
+        'li',
+        { id: `inbox-${i.inboxId}`, class: 'inbox-entry ' + i.kind },
+        h('p', { id: labelId, class: 'inbox-head' }, h('strong', { text: kind }), ' · ' + this.t('inbox_received', { date: new Date(i.receivedAt).toLocaleString(this.lang_) })),
+        i.kind === 'feedback' ? h('p', { class: 'rating', text: this.t(rating(i.rating)) }) : null,
+        // Her words as plain text, never markup (CRYPTO.md §17.8).
+        i.unreadable !== undefined ? h('p', { class: 'error', text: this.t('inbox_unreadable', { detail: i.unreadable }) }) : i.text ? h('p', { class: 'sealed-text', text: i.text }) : null,
+        h(
+          'div',
+          { class: 'inbox-actions' },
+          i.kind === 'message'
+            ? h('button', { type: 'button', id: `answer-${i.inboxId}`, 'aria-describedby': labelId, disabled: !d.onShift, text: this.t('inbox_answer'), onclick: () => void this.act(() => this.answerAndFocus(i.inboxId)) })
+            : null,
+          h('button', {
+            type: 'button',
+            id: `dismiss-${i.inboxId}`,
+            'aria-describedby': labelId,
+            disabled: !d.onShift,
+            text: this.t('inbox_dismiss'),
+            onclick: () =>
+              void this.act(async () => {
+                if (await d.dismissInbox(i.inboxId)) this.announce(this.t('inbox_dismissed'));
+                document.getElementById('inbox-refresh')?.focus();
+              }),
+          }),
+        ),
+      );
+    });
     replaceChildren(
       el,
       h('h2', { id: 'inbox-title', text: this.t('inbox_title') }),
-      d.inboxUnread > 0 ? h('p', { text: this.t('inbox_unread', { count: d.inboxUnread }) }) : null,
+      d.inboxUnread > 0 ? h('p', { id: 'inbox-unread', text: this.t('inbox_unread', { count: d.inboxUnread }) }) : null,
+      d.inbox.length > 0 && !d.onShift ? h('p', { class: 'hint', text: this.t('inbox_off') }) : null,
       h('button', { type: 'button', id: 'inbox-refresh', text: this.t('inbox_refresh'), onclick: () => void this.act(() => d.refreshInbox()) }),
-      items.length ? h('ul', {}, ...items) : h('p', { text: this.t('inbox_empty') }),
+      items.length ? h('ul', { id: 'inbox-list' }, ...items) : h('p', { text: this.t('inbox_empty') }),
     );
+  }
+
+  private async answerAndFocus(inboxId: number): Promise<void> {
+    const id = await this.desk_!.answerInbox(inboxId);
+    if (id !== undefined) {
+      this.renderDesk();
+      this.announce(this.t('inbox_answered'));
+      document.getElementById(`compose-${id}`)?.focus();
+    }
   }
 
   private renderPast(el: HTMLElement): void {
@@ -914,6 +954,8 @@ class ConversationPane {
   private readonly canned_: HTMLSelectElement;
   private readonly note_: HTMLTextAreaElement;
   private readonly tools_: HTMLElement;
+  /** What she said before the conversation: pre-chat answers, or the message she left. */
+  private readonly opening_: HTMLElement;
   private readonly shown_ = new Map<string, HTMLElement>();
   private typingTimer_: ReturnType<typeof setTimeout> | undefined;
   private typingSent_ = false;
@@ -1040,11 +1082,13 @@ class ConversationPane {
       ),
     );
     const title = t('conversation_label', { id }) + (c.urgent ? ' · ' + t('queue_urgent') : '') + (c.returning ? ' · ' + t('queue_returning') : '');
+    this.opening_ = h('div', { id: `opening-${id}`, class: 'opening' });
     this.root = h(
       'article',
       { id: `conversation-${id}`, class: 'pane', 'aria-labelledby': `conv-title-${id}` },
       h('h3', { id: `conv-title-${id}`, text: title }),
       this.state_,
+      this.opening_,
       // role=log on a wrapper: on the list itself it would hide the list semantics of its items.
       h('div', { id: `log-${id}`, class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('conversation_label', { id }), tabindex: '0' }, this.log_),
       this.typing_,
@@ -1055,7 +1099,7 @@ class ConversationPane {
   }
 
   private onTyping(): void {
-    if (!this.typingSent_ && this.desk_.canWrite(this.id_)) {
+    if (!this.typingSent_ && this.desk_.isSecured(this.id_)) {
       this.typingSent_ = true;
       this.desk_.typingChanged(this.id_, true);
     }
@@ -1090,12 +1134,23 @@ class ConversationPane {
       const metaText = (m.seq ? new Date(m.sentAt).toLocaleTimeString(this.app_.lang, { hour: '2-digit', minute: '2-digit' }) : '') + (delivery ? ' · ' + delivery : '');
       if (meta.textContent !== metaText) meta.textContent = metaText;
     }
+    const opening = (c.prechat ? 'p:' + c.prechat : '') + (c.inboxText ? 'i:' + c.inboxText : '');
+    if (this.opening_.dataset['shown'] !== opening) {
+      this.opening_.dataset['shown'] = opening;
+      // Her words as plain text, never markup (CRYPTO.md §17.8).
+      this.opening_.replaceChildren(
+        ...(c.prechat ? [h('h4', { text: t('prechat_title') }), h('p', { class: 'sealed-text', id: `prechat-${this.id_}`, text: c.prechat })] : []),
+        ...(c.inboxText ? [h('h4', { text: t('inbox_left_title') }), h('p', { class: 'sealed-text', id: `inbox-text-${this.id_}`, text: c.inboxText })] : []),
+      );
+    }
     const state = !c.open
       ? c.transferredTo
         ? t('conversation_transferred', { worker: c.transferredTo })
         : t('conversation_ended')
       : !c.session
-        ? t('conversation_waiting_first')
+        ? c.inboxId !== undefined
+          ? t('conversation_inbox_waiting')
+          : t('conversation_waiting_first')
         : c.transferredFrom
           ? t('conversation_transferred_from', { worker: c.transferredFrom })
           : '';

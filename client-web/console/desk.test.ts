@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   DeterministicRandom,
   IdentityKeyPair,
   RatchetSession,
+  SealedRecipient,
+  sealPrechat,
+  sealToWorkers,
   fromBase64Url,
   generateRecoveryKey,
   orgFingerprint,
@@ -51,9 +54,24 @@ function setup(answer: (f: Frame) => Frame = () => ({ type: 'ok' })) {
   attachRecovery(vault, generateRecoveryKey(random));
   const link = new FakeLink(answer);
   const notified: string[] = [];
-  const desk = new Desk(link, vault, { random, now: () => nowS * 1000, notify: (k) => notified.push(k) }, { keystore: (p) => p.slice(), recovery: (p) => p.slice() }, { keystore: 1, recovery: 1 });
+  let now = nowS * 1000;
+  const clock = { set: (ms: number) => (now = ms) };
+  const desk = new Desk(link, vault, { random, now: () => now, notify: (k) => notified.push(k) }, { keystore: (p) => p.slice(), recovery: (p) => p.slice() }, { keystore: 1, recovery: 1 }, workerId);
   const beneficiary = IdentityKeyPair.generate(random);
-  return { random, vault, org, link, desk, notified, beneficiary };
+  return { random, vault, org, link, desk, notified, beneficiary, clock };
+}
+
+const workerId = 17;
+
+/** This worker as a beneficiary's client sees her: certificate and signed prekey checked. */
+function recipientOf(t: ReturnType<typeof setup>, id = workerId): SealedRecipient {
+  return SealedRecipient.verify(id, bundleOf(t.vault, false), t.vault.certificate!, orgFingerprint(t.org.publicKey), nowS);
+}
+
+/** An inbox.messages item sealed by `from` to this worker. */
+function inboxItem(t: ReturnType<typeof setup>, inboxId: number, from: IdentityKeyPair, plaintext: string): Record<string, unknown> {
+  const m = sealToWorkers('inbox', from, [recipientOf(t)], utf8(plaintext), t.random);
+  return { inbox_id: inboxId, beneficiary_key: toBase64Url(from.publicKey), ciphertext: toBase64Url(m.ciphertext), wrapped_key: toBase64Url(m.keys[0]!.wrappedKey), received_at: 1_767_200_000_000 + inboxId };
 }
 
 function message(conversationId: number, seq: number, ciphertext: Uint8Array): Frame {
@@ -65,14 +83,14 @@ describe('Desk', () => {
     let seq = 1;
     const t = setup((f) => (f.type === 'conversation.send' ? { type: 'conversation.ack', conversation_id: 4, client_msg_id: f['client_msg_id'], seq: ++seq, sent_at: 99 } : { type: 'ok' }));
     t.desk.onPush({ type: 'conversation.assigned', conversation_id: 4, beneficiary_key: toBase64Url(t.beneficiary.publicKey), urgent: true, returning: false });
-    expect(t.desk.canWrite(4)).toBe(false); // a worker cannot write first
+    expect(t.desk.isSecured(4)).toBe(false); // a worker cannot write first (what she writes is held)
     const alice = RatchetSession.initiate(t.beneficiary, bundleOf(t.vault), t.random);
     t.desk.onPush(message(4, 1, alice.encrypt(utf8("j'ai besoin d'aide"))));
     const c = t.vault.conversations.get(4)!;
     expect(c.messages.map((m) => m.text)).toEqual(["j'ai besoin d'aide"]);
     expect(t.vault.oneTimePreKeys.size).toBe(99); // the OPK is gone once used
     expect(t.link.ofType('conversation.delivered').at(-1)).toMatchObject({ conversation_id: 4, up_to_seq: 1 });
-    expect(t.desk.canWrite(4)).toBe(true);
+    expect(t.desk.isSecured(4)).toBe(true);
 
     expect(await t.desk.sendText(4, 'je vous écoute')).toBe(true);
     const sent = t.link.ofType('conversation.send')[0]!;
@@ -212,5 +230,135 @@ describe('Desk', () => {
     expect(t.vault.conversations.get(10)?.open).toBe(true);
     expect(await t.desk.take(2)).toBeUndefined();
     expect(t.desk.notices.at(-1)?.kind).toBe('already_taken');
+  });
+
+  it('OpensThePrechatSealedToHerAndShowsItAtTheTop', () => {
+    const t = setup();
+    const blob = sealPrechat(t.beneficiary, [recipientOf(t)], utf8(JSON.stringify({ kind: 'prechat', text: 'Louise, urgent, rappeler au 06 00 00 00 00' })), t.random);
+    t.desk.onPush({ type: 'conversation.assigned', conversation_id: 20, beneficiary_key: toBase64Url(t.beneficiary.publicKey), urgent: true, returning: false, prechat: toBase64Url(blob) });
+    expect(t.vault.conversations.get(20)!.prechat).toBe('Louise, urgent, rappeler au 06 00 00 00 00');
+    expect(t.desk.notices).toHaveLength(0);
+    // relais-cli's free text is shown as it is.
+    const free = sealPrechat(t.beneficiary, [recipientOf(t)], utf8('Prénom : Louise'), t.random);
+    t.desk.onPush({ type: 'conversation.assigned', conversation_id: 21, beneficiary_key: toBase64Url(t.beneficiary.publicKey), urgent: false, returning: false, prechat: toBase64Url(free) });
+    expect(t.vault.conversations.get(21)!.prechat).toBe('Prénom : Louise');
+  });
+
+  it('SaysWhenAPrechatCannotBeOpenedButNotForAColleaguesTransferredOne', () => {
+    const t = setup();
+    const blob = sealPrechat(t.beneficiary, [recipientOf(t)], utf8('à moi'), t.random);
+    const other = IdentityKeyPair.generate(t.random);
+    // Announced with another identity than the one who sealed it: the wrap does not open.
+    t.desk.onPush({ type: 'conversation.assigned', conversation_id: 22, beneficiary_key: toBase64Url(other.publicKey), urgent: false, returning: false, prechat: toBase64Url(blob) });
+    expect(t.vault.conversations.get(22)!.prechat).toBeUndefined();
+    expect(t.desk.notices.at(-1)).toMatchObject({ kind: 'prechat_unreadable', conversationId: 22, detail: 'authentication_failed' });
+    // Sealed to the colleague who handed it over, not to her: nothing to say.
+    const notMine = sealPrechat(t.beneficiary, [recipientOf(t, 99)], utf8('pour la collègue'), t.random);
+    t.desk.onPush({ type: 'conversation.assigned', conversation_id: 23, beneficiary_key: toBase64Url(t.beneficiary.publicKey), urgent: false, returning: false, transferred_from: 99, prechat: toBase64Url(notMine) });
+    expect(t.vault.conversations.get(23)!.prechat).toBeUndefined();
+    expect(t.desk.notices).toHaveLength(1);
+  });
+
+  it('OpensInboxMessagesAndFeedbackAndMarksWhatCannotBeRead', async () => {
+    let t!: ReturnType<typeof setup>;
+    const pages: Record<string, unknown>[][] = [];
+    t = setup((f) => {
+      if (f.type === 'inbox.list') {
+        const page = f['after_id'] === undefined ? 0 : 1;
+        return { type: 'inbox.messages', items: pages[page], more: page === 0 };
+      }
+      return { type: 'ok' };
+    });
+    const b2 = IdentityKeyPair.generate(t.random);
+    const broken = inboxItem(t, 4, b2, 'abîmé');
+    broken['beneficiary_key'] = toBase64Url(t.beneficiary.publicKey); // not the identity that sealed it
+    pages.push([
+      inboxItem(t, 1, t.beneficiary, JSON.stringify({ kind: 'message', text: 'Pouvez-vous me rappeler demain ?' })),
+      inboxItem(t, 2, b2, JSON.stringify({ kind: 'feedback', rating: 'helped', text: 'Merci' })),
+    ]);
+    pages.push([inboxItem(t, 3, b2, 'texte libre de relais-cli'), broken]);
+    await t.desk.refreshInbox();
+    expect(t.link.ofType('inbox.list').map((f) => f['after_id'])).toEqual([undefined, 2]);
+    expect(t.desk.inbox.map((i) => [i.inboxId, i.kind, i.text, i.rating, i.unreadable])).toEqual([
+      [1, 'message', 'Pouvez-vous me rappeler demain ?', undefined, undefined],
+      [2, 'feedback', 'Merci', 'helped', undefined],
+      [3, 'message', 'texte libre de relais-cli', undefined, undefined],
+      [4, 'message', undefined, undefined, 'authentication_failed'],
+    ]);
+    expect(t.desk.inbox[0]!.spkId).toBe(t.vault.signedPreKeys[0]!.id);
+  });
+
+  it('DismissesAFeedbackAndSaysWhenAColleagueWasFirst', async () => {
+    let t!: ReturnType<typeof setup>;
+    t = setup((f) => {
+      if (f.type === 'inbox.list') return { type: 'inbox.messages', items: [inboxItem(t, 7, t.beneficiary, JSON.stringify({ kind: 'feedback', rating: null, text: '' })), inboxItem(t, 8, t.beneficiary, 'x')], more: false };
+      if (f.type === 'inbox.dismiss' && f['inbox_id'] === 8) throw new ServerError({ type: 'error', code: 501, name: 'already_taken' });
+      return { type: 'ok' };
+    });
+    await t.desk.refreshInbox();
+    expect(t.desk.inbox[0]).toMatchObject({ kind: 'feedback', rating: null, text: '' });
+    expect(await t.desk.dismissInbox(7)).toBe(true);
+    expect(t.link.ofType('inbox.dismiss').at(-1)).toMatchObject({ inbox_id: 7 });
+    expect(await t.desk.dismissInbox(8)).toBe(false);
+    expect(t.desk.inbox).toEqual([]);
+    expect(t.desk.notices.at(-1)).toMatchObject({ kind: 'inbox_taken' });
+  });
+
+  it('AnswersAnInboxMessageAndSendsTheHeldAnswerWhenSheComesBackAndWrites', async () => {
+    let t!: ReturnType<typeof setup>;
+    let seq = 1;
+    t = setup((f) => {
+      if (f.type === 'inbox.list') return { type: 'inbox.messages', items: [inboxItem(t, 5, t.beneficiary, JSON.stringify({ kind: 'message', text: 'Rappelez-moi' }))], more: false };
+      if (f.type === 'inbox.answer') return { type: 'conversation.assigned', conversation_id: 30, beneficiary_key: toBase64Url(t.beneficiary.publicKey), urgent: false, returning: false, inbox_id: 5 };
+      if (f.type === 'conversation.send') return { type: 'conversation.ack', conversation_id: 30, client_msg_id: f['client_msg_id'], seq: ++seq, sent_at: 99 };
+      return { type: 'ok' };
+    });
+    await t.desk.refreshInbox();
+    expect(await t.desk.answerInbox(5)).toBe(30);
+    const c = t.vault.conversations.get(30)!;
+    expect(c.inboxText).toBe('Rappelez-moi');
+    expect(t.desk.inbox).toEqual([]);
+    // No session yet: the answer is held (sealed in the vault), nothing goes to the server.
+    expect(t.desk.canWrite(30)).toBe(true);
+    expect(await t.desk.sendText(30, 'Bonjour, je vous rappelle demain')).toBe(true);
+    expect(await t.desk.sendText(30, 'à 10 h')).toBe(true);
+    expect(t.link.ofType('conversation.send')).toHaveLength(0);
+    expect(c.messages.map((m) => m.delivery)).toEqual(['held', 'held']);
+    // She comes back and writes: the session opens and the held answer goes out, in order.
+    const alice = RatchetSession.initiate(t.beneficiary, bundleOf(t.vault), t.random);
+    t.desk.onPush(message(30, 1, alice.encrypt(utf8('Je suis revenue'))));
+    await vi.waitFor(() => expect(t.link.ofType('conversation.send')).toHaveLength(2));
+    const got = t.link.ofType('conversation.send').map((f) => new TextDecoder().decode(alice.decrypt(fromBase64Url(String(f['ciphertext'])), nowS)));
+    expect(got).toEqual(['Bonjour, je vous rappelle demain', 'à 10 h']);
+    await vi.waitFor(() => expect(c.messages.map((m) => [m.sender, m.seq, m.delivery])).toEqual([['beneficiary', 1, undefined], ['worker', 2, 'sent'], ['worker', 3, 'sent']]));
+  });
+
+  it('KeepsRetiredSignedPrekeysWhileSealedContentNamesThemAndAtLeast30Days', async () => {
+    let t!: ReturnType<typeof setup>;
+    let items: Record<string, unknown>[] = [];
+    t = setup((f) => (f.type === 'inbox.list' ? { type: 'inbox.messages', items, more: false } : { type: 'ok' }));
+    const firstSpk = t.vault.signedPreKeys[0]!.id;
+    items = [inboxItem(t, 1, t.beneficiary, 'scellé à la première clé')];
+    const day = 86_400;
+    // Two rotations: the sealed message names a key that is no longer even the previous one.
+    expect(t.vault.rotateSignedPreKeyIfDue(t.random, nowS + 7 * day)).toBe(true);
+    expect(t.vault.rotateSignedPreKeyIfDue(t.random, nowS + 14 * day)).toBe(true);
+    expect(t.vault.signedPreKeys.map((k) => k.id)).toEqual([firstSpk + 2, firstSpk + 1, firstSpk]);
+    // X3DH accepts the current one and one retired less than a week ago; sealed content any held one.
+    expect(t.vault.preKeyStore(nowS + 15 * day).signedPreKey(firstSpk + 1)).toBeDefined();
+    expect(t.vault.preKeyStore(nowS + 15 * day).signedPreKey(firstSpk)).toBeUndefined();
+    expect(t.vault.sealedPreKeyStore().signedPreKey(firstSpk)).toBeDefined();
+    t.clock.set((nowS + 60 * day) * 1000);
+    await t.desk.refreshInbox();
+    expect(t.desk.inbox[0]!.text).toBe('scellé à la première clé');
+    // Past 30 days: the one no entry names is deleted, the one still named is kept.
+    expect(t.vault.signedPreKeys.map((k) => k.id)).toEqual([firstSpk + 2, firstSpk]);
+    // Once answered (no longer listed), it goes too; the vault round trip keeps retirement times.
+    items = [];
+    const again = Vault.deserialize(t.vault.serialize().bytes);
+    expect(again.spkRetiredAt.get(firstSpk)).toBe(nowS + 7 * day);
+    await t.desk.refreshInbox();
+    expect(t.vault.signedPreKeys.map((k) => k.id)).toEqual([firstSpk + 2]);
+    expect(t.vault.sealedPreKeyStore().signedPreKey(firstSpk)).toBeUndefined();
   });
 });

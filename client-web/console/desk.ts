@@ -5,6 +5,8 @@ import {
   CryptoError,
   RatchetSession,
   fromBase64Url,
+  openPrechat,
+  openSealed,
   orgFingerprint,
   parseWorkerCertificate,
   peekInitialPrefix,
@@ -15,6 +17,7 @@ import {
   type Random,
 } from '../common/crypto/index.js';
 import { consoleLimits } from './limits.js';
+import { readSealedText, type FeedbackRating } from './sealed_text.js';
 import { LinkClosedError, ServerError, type Frame, type Link } from './link.js';
 import type { ConversationRecord, ShownMessage } from './vault.js';
 import { Vault } from './vault.js';
@@ -35,12 +38,18 @@ export interface QueueEntryView {
   returning: boolean;
 }
 
-/** One inbox entry, decrypted when possible. */
+/** One inbox entry, decrypted when possible (CRYPTO.md §17.8). */
 export interface InboxEntryView {
   inboxId: number;
   beneficiaryKey: string;
   receivedAt: number;
+  /** The signed prekey its wrapped key names (clear bytes 1..4), for the retention rule. */
+  spkId: number | undefined;
+  kind: 'message' | 'feedback';
   text?: string;
+  rating?: FeedbackRating | null;
+  /** Why it could not be opened (a CryptoError code); it can still be answered. */
+  unreadable?: string;
 }
 
 /** What the desk tells the screens; `kind` names a sentence of the string catalogue. */
@@ -56,6 +65,9 @@ export interface DeskNotice {
     | 'off_shift'
     | 'queue_empty'
     | 'already_taken'
+    | 'inbox_taken'
+    | 'prechat_unreadable'
+    | 'held_full'
     | 'not_supported';
   conversationId?: number;
   detail?: string;
@@ -107,13 +119,16 @@ export class Desk {
   private readonly env_: DeskEnv;
   private readonly sealer_: VaultSealer;
   versions: BackupVersions;
+  /** This worker's id (auth.ok): her entry in a pre-chat blob. */
+  readonly workerId: number;
 
-  constructor(link: Link, vault: Vault, env: DeskEnv, sealer: VaultSealer, versions: BackupVersions) {
+  constructor(link: Link, vault: Vault, env: DeskEnv, sealer: VaultSealer, versions: BackupVersions, workerId = 0) {
     this.link_ = link;
     this.vault = vault;
     this.env_ = env;
     this.sealer_ = sealer;
     this.versions = versions;
+    this.workerId = workerId;
     link.onPush((f) => this.onPush(f));
   }
 
@@ -177,7 +192,10 @@ export class Desk {
     // No shift.get in PROTOCOL.md v1: the queue listing tells whether the worker is on call
     // (workers off shift get no pushes); the shift state itself comes with start/stop replies
     // and shift.state pushes.
-    if (this.onShift) await this.refreshQueue();
+    if (this.onShift) {
+      await this.refreshQueue();
+      await this.refreshInbox().catch(() => undefined);
+    }
   }
 
   // ---- pushes ----------------------------------------------------------------------------
@@ -215,7 +233,10 @@ export class Desk {
       case 'inbox.count': {
         const before = this.inboxUnread;
         this.inboxUnread = Number(f['unread']);
-        if (this.inboxUnread > before && this.onShift) this.env_.notify('message');
+        if (this.inboxUnread !== before && this.onShift) {
+          if (this.inboxUnread > before) this.env_.notify('message');
+          void this.refreshInbox().catch(() => undefined);
+        }
         this.changed();
         break;
       }
@@ -234,10 +255,30 @@ export class Desk {
     rec.beneficiaryKey = String(f['beneficiary_key']);
     rec.open = true;
     if (typeof f['transferred_from'] === 'number') rec.transferredFrom = f['transferred_from'];
+    if (typeof f['prechat'] === 'string' && rec.prechat === undefined) this.openPrechatOf(rec, f['prechat'], rec.transferredFrom !== undefined);
+    if (typeof f['inbox_id'] === 'number') {
+      rec.inboxId = f['inbox_id'];
+      const entry = this.inbox.find((i) => i.inboxId === rec.inboxId);
+      if (entry?.text !== undefined && rec.inboxText === undefined) rec.inboxText = entry.text;
+    }
     this.vault.conversations.set(id, rec);
     if (this.onShift) this.env_.notify('assigned');
     this.changed();
     this.scheduleSave();
+  }
+
+  /** Opens the pre-chat answers sealed to this worker (CRYPTO.md §17); a notice if they cannot be read. */
+  private openPrechatOf(c: ConversationRecord, blob: string, transferred: boolean): void {
+    try {
+      const plaintext = openPrechat(this.vault.identity, this.workerId, this.vault.sealedPreKeyStore(), fromBase64Url(c.beneficiaryKey), fromBase64Url(blob));
+      c.prechat = readSealedText(plaintext, 'prechat').text;
+      plaintext.fill(0);
+    } catch (e) {
+      const code = e instanceof CryptoError ? e.code : 'error';
+      // A transferred conversation's pre-chat was sealed to the first worker, not to her.
+      if (transferred && code === 'unknown_prekey') return;
+      this.notice({ kind: 'prechat_unreadable', conversationId: c.id, detail: code });
+    }
   }
 
   private onMessage(f: Frame): void {
@@ -265,7 +306,30 @@ export class Desk {
     this.bumpCursor(c, seq);
     this.link_.send({ type: 'conversation.delivered', conversation_id: id, up_to_seq: c.lastSeq });
     this.changed();
-    this.scheduleSave();
+    if (c.session && c.messages.some((m) => m.delivery === 'held')) void this.flushHeld(c);
+    else this.scheduleSave();
+  }
+
+  /**
+   * Sends what the worker wrote before the session existed (an inbox answer, a first word),
+   * in order, now that the beneficiary's first message opened it — as relais-cli does.
+   */
+  private async flushHeld(c: ConversationRecord): Promise<void> {
+    const held = c.messages.filter((m) => m.delivery === 'held');
+    const session = this.vault.session(c.id, this.env_.random);
+    if (!session || held.length === 0) return;
+    try {
+      for (const m of held) {
+        m.pendingCiphertext = toBase64Url(session.encrypt(utf8(m.text)));
+        m.delivery = 'pending';
+      }
+      this.vault.saveSession(c.id, session);
+    } finally {
+      session.destroy();
+    }
+    this.changed();
+    await this.saveNow();
+    for (const m of held) if (m.pendingCiphertext) await this.transmit(c, m);
   }
 
   /** Decrypts a beneficiary's ciphertext; undefined (with a notice) if it cannot be read. */
@@ -283,7 +347,7 @@ export class Desk {
           return undefined;
         }
         c.beneficiaryKey = key;
-        const r = RatchetSession.respond({ identity: this.vault.identity, preKeys: this.vault.preKeyStore(), message: bytes, now, random: this.env_.random });
+        const r = RatchetSession.respond({ identity: this.vault.identity, preKeys: this.vault.preKeyStore(now), message: bytes, now, random: this.env_.random });
         this.vault.consumeOneTimePreKey(r.consumedOneTimePreKeyId);
         session?.destroy();
         session = r.session;
@@ -425,18 +489,37 @@ export class Desk {
     }
   }
 
-  /** True when the worker can write: the beneficiary's first message opened the session. */
+  /** True when the worker can write in this conversation (sent now, or held until the session exists). */
   canWrite(conversationId: number): boolean {
+    const c = this.vault.conversations.get(conversationId);
+    return !!c && c.open;
+  }
+
+  /** True once the beneficiary's first message opened the session: what she writes goes out at once. */
+  isSecured(conversationId: number): boolean {
     const c = this.vault.conversations.get(conversationId);
     return !!c && c.open && !!c.session;
   }
 
-  /** Encrypts and sends a message; it is kept (and resent) until acknowledged. False if it cannot be sent now. */
+  /**
+   * Encrypts and sends a message; it is kept (and resent) until acknowledged. Before the
+   * beneficiary's first message there is no session (a worker cannot write first): the text is
+   * held, sealed in the vault, and sent when it arrives. False if it cannot be sent or held.
+   */
   async sendText(conversationId: number, text: string): Promise<boolean> {
     const c = this.vault.conversations.get(conversationId);
     if (!c || !c.open || utf8(text).length > consoleLimits.maxMessageBytes || text.trim() === '') return false;
     const session = this.vault.session(c.id, this.env_.random);
-    if (!session) return false;
+    if (!session) {
+      if (c.messages.filter((m) => m.delivery === 'held').length >= consoleLimits.maxHeldMessages) {
+        this.notice({ kind: 'held_full', conversationId });
+        return false;
+      }
+      c.messages.push({ seq: 0, sender: 'worker', text, sentAt: this.env_.now(), clientMsgId: newClientMsgId(this.env_.random), delivery: 'held' });
+      this.changed();
+      await this.saveNow();
+      return true;
+    }
     let ciphertext: Uint8Array;
     try {
       ciphertext = session.encrypt(utf8(text));
@@ -564,30 +647,96 @@ export class Desk {
     this.scheduleSave();
   }
 
-  /** Lists the inbox (messages left while closed). */
+  /**
+   * Lists the inbox (messages and feedback left for her) and opens each entry with her signed
+   * prekeys (CRYPTO.md §17). After a complete listing, retired signed prekeys that no entry
+   * names any more and that are past their keeping time are deleted (CRYPTO.md §11).
+   */
   async refreshInbox(): Promise<void> {
+    const entries: InboxEntryView[] = [];
+    let complete = false;
     try {
-      const page = await this.link_.request({ type: 'inbox.list', limit: 50 });
-      const items = Array.isArray(page['items']) ? (page['items'] as Record<string, unknown>[]) : [];
-      this.inbox = items.map((i) => ({ inboxId: Number(i['inbox_id']), beneficiaryKey: String(i['beneficiary_key']), receivedAt: Number(i['received_at']) }));
-      this.changed();
+      let after: number | undefined;
+      for (let page = 0; page < consoleLimits.maxInboxPages; page++) {
+        const f: Frame = { type: 'inbox.list', limit: 50 };
+        if (after !== undefined) f['after_id'] = after;
+        const reply = await this.link_.request(f);
+        const items = Array.isArray(reply['items']) ? (reply['items'] as Record<string, unknown>[]) : [];
+        for (const i of items) entries.push(this.openInboxItem(i));
+        if (reply['more'] !== true || items.length === 0) {
+          complete = true;
+          break;
+        }
+        after = Number(items.at(-1)!['inbox_id']);
+      }
     } catch (e) {
-      if (e instanceof ServerError && e.errorName === 'internal_error') this.notice({ kind: 'not_supported', detail: 'inbox' });
-      else throw e;
+      if (e instanceof ServerError && e.errorName === 'internal_error') {
+        this.notice({ kind: 'not_supported', detail: 'inbox' });
+        return;
+      }
+      throw e;
     }
+    this.inbox = entries;
+    if (complete) {
+      const named = new Set(entries.map((i) => i.spkId).filter((x): x is number => x !== undefined));
+      if (this.vault.pruneSignedPreKeys(Math.floor(this.env_.now() / 1000), named).length > 0) this.scheduleSave();
+    }
+    this.changed();
+  }
+
+  private openInboxItem(i: Record<string, unknown>): InboxEntryView {
+    const beneficiaryKey = String(i['beneficiary_key']);
+    const wrapped = fromBase64Url(String(i['wrapped_key']));
+    const spkId = wrapped.length >= 5 ? new DataView(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength).getUint32(1) : undefined;
+    const view: InboxEntryView = { inboxId: Number(i['inbox_id']), beneficiaryKey, receivedAt: Number(i['received_at']), spkId, kind: 'message' };
+    try {
+      const plaintext = openSealed('inbox', this.vault.identity, this.vault.sealedPreKeyStore(), fromBase64Url(beneficiaryKey), wrapped, fromBase64Url(String(i['ciphertext'])));
+      const said = readSealedText(plaintext, 'inbox');
+      plaintext.fill(0);
+      view.text = said.text;
+      if (said.kind === 'feedback') {
+        view.kind = 'feedback';
+        view.rating = said.rating;
+      }
+    } catch (e) {
+      view.unreadable = e instanceof CryptoError ? e.code : 'error';
+    }
+    return view;
   }
 
   /** Answers an inbox entry: opens a conversation the beneficiary receives when it comes back. */
   async answerInbox(inboxId: number): Promise<number | undefined> {
     try {
       const assigned = await this.link_.request({ type: 'inbox.answer', inbox_id: inboxId });
+      if (typeof assigned['inbox_id'] !== 'number') assigned['inbox_id'] = inboxId;
       this.onAssigned(assigned);
       this.inbox = this.inbox.filter((i) => i.inboxId !== inboxId);
+      this.changed();
       return Number(assigned['conversation_id']);
     } catch (e) {
       if (e instanceof ServerError) {
-        this.notice({ kind: e.errorName === 'already_taken' ? 'already_taken' : 'not_supported', detail: e.errorName });
+        if (e.errorName === 'already_taken' || e.errorName === 'inbox_not_found') this.inbox = this.inbox.filter((i) => i.inboxId !== inboxId);
+        this.notice({ kind: e.errorName === 'already_taken' || e.errorName === 'inbox_not_found' ? 'inbox_taken' : e.errorName === 'off_shift' ? 'off_shift' : 'not_supported', detail: e.errorName });
         return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Takes an entry out of every recipient's unread list without a conversation (a feedback, or handled otherwise). */
+  async dismissInbox(inboxId: number): Promise<boolean> {
+    try {
+      await this.link_.request({ type: 'inbox.dismiss', inbox_id: inboxId });
+      this.inbox = this.inbox.filter((i) => i.inboxId !== inboxId);
+      this.changed();
+      return true;
+    } catch (e) {
+      if (e instanceof ServerError) {
+        if (e.errorName === 'already_taken' || e.errorName === 'inbox_not_found') {
+          this.inbox = this.inbox.filter((i) => i.inboxId !== inboxId);
+          this.notice({ kind: 'inbox_taken', detail: e.errorName });
+        } else this.notice({ kind: e.errorName === 'off_shift' ? 'off_shift' : 'not_supported', detail: e.errorName });
+        return false;
       }
       throw e;
     }

@@ -33,7 +33,7 @@ describe('Vault', () => {
     const beneficiary = IdentityKeyPair.generate(random);
     const alice = RatchetSession.initiate(beneficiary, bundleOf(v), random);
     const first = alice.encrypt(utf8('bonjour'));
-    const r = RatchetSession.respond({ identity: v.identity, preKeys: v.preKeyStore(), message: first, now, random });
+    const r = RatchetSession.respond({ identity: v.identity, preKeys: v.preKeyStore(now), message: first, now, random });
     v.consumeOneTimePreKey(r.consumedOneTimePreKeyId);
     const key = toBase64Url(beneficiary.publicKey);
     v.conversations.set(7, { id: 7, beneficiaryKey: key, urgent: true, returning: false, open: true, lastSeq: 1, messages: [{ seq: 1, sender: 'beneficiary', text: 'bonjour', sentAt: 1, clientMsgId: 'a'.repeat(22) }], openedAt: 5 });

@@ -22,6 +22,7 @@ import {
   type PreKeyStore,
   type Random,
   type SignedPreKey,
+  type SignedPreKeyStore,
 } from '../common/crypto/index.js';
 import { consoleLimits } from './limits.js';
 
@@ -29,7 +30,7 @@ import { consoleLimits } from './limits.js';
 export type Sender = 'worker' | 'beneficiary';
 
 /** Where a message the worker wrote stands. */
-export type Delivery = 'pending' | 'sent' | 'delivered' | 'read';
+export type Delivery = 'held' | 'pending' | 'sent' | 'delivered' | 'read';
 
 /** One message as the console shows it (plaintext: it lives only in memory and in sealed blobs). */
 export interface ShownMessage {
@@ -38,7 +39,7 @@ export interface ShownMessage {
   text: string;
   sentAt: number;
   clientMsgId: string;
-  /** Worker's messages only. */
+  /** Worker's messages only; `held`: written before the session existed, sent when it opens. */
   delivery?: Delivery;
   /** Worker's unacknowledged messages: the exact ciphertext to resend (the ratchet moved on). */
   pendingCiphertext?: string;
@@ -60,6 +61,12 @@ export interface ConversationRecord {
   lastSeq: number;
   /** Serialised ratchet session, base64url; absent until the beneficiary's first message. */
   session?: string;
+  /** The pre-chat answers she sealed to this worker (CRYPTO.md §17.8 `text`), once opened. */
+  prechat?: string;
+  /** The message she left in the inbox that this conversation answers, once opened. */
+  inboxText?: string;
+  /** The inbox entry this conversation answers. */
+  inboxId?: number;
   messages: ShownMessage[];
   openedAt: number;
 }
@@ -82,6 +89,8 @@ interface StoredPreKey {
   secret: string;
   signature?: string;
   createdAt?: number;
+  /** Signed prekeys after the first: unix seconds it stopped being the current one. */
+  retiredAt?: number;
 }
 
 interface VaultJson {
@@ -111,8 +120,13 @@ export class VaultFormatError extends Error {
  */
 export class Vault {
   readonly identity: IdentityKeyPair;
-  /** Current signed prekey first, then the previous one kept for initial messages in flight. */
+  /**
+   * Current signed prekey first, then the retired ones, newest first: kept for initial messages
+   * in flight and for content sealed to them that may be unread (CRYPTO.md §11, §17).
+   */
   signedPreKeys: SignedPreKey[];
+  /** Unix seconds each retired signed prekey (by id) stopped being the current one. */
+  readonly spkRetiredAt = new Map<number, number>();
   readonly oneTimePreKeys = new Map<number, OneTimePreKey>();
   nextOneTimePreKeyId: number;
   nextSignedPreKeyId: number;
@@ -151,23 +165,54 @@ export class Vault {
     return out;
   }
 
-  /** Rotates the signed prekey when it is older than a week (CRYPTO.md §11); true if it did. */
+  /**
+   * Rotates the signed prekey when it is older than a week (CRYPTO.md §11); true if it did. The
+   * retired one is kept: `pruneSignedPreKeys` deletes it once nothing sealed to it can be unread.
+   */
   rotateSignedPreKeyIfDue(random: Random, nowSeconds: number): boolean {
     if (nowSeconds - this.spkCreatedAt < consoleLimits.spkRotationSeconds) return false;
     const spk = generateSignedPreKey(this.identity, this.nextSignedPreKeyId++, random);
-    const dropped = this.signedPreKeys.slice(1);
-    for (const old of dropped) wipe(old.keyPair.secretKey);
-    this.signedPreKeys = [spk, this.signedPreKeys[0]!];
+    this.spkRetiredAt.set(this.signedPreKeys[0]!.id, nowSeconds);
+    this.signedPreKeys = [spk, ...this.signedPreKeys];
     this.spkCreatedAt = nowSeconds;
     return true;
   }
 
-  /** What RatchetSession.respond looks prekeys up in. */
-  preKeyStore(): PreKeyStore {
+  /**
+   * Deletes the retired signed prekeys that nothing can need any more (CRYPTO.md §11): retired
+   * at least 30 days ago and named by no unanswered inbox entry (`stillNamed`: the spk_ids of a
+   * complete `inbox.list`; pre-chat blobs wait in the queue for hours at most, well within the
+   * 30 days). Returns the ids deleted.
+   */
+  pruneSignedPreKeys(nowSeconds: number, stillNamed: ReadonlySet<number>): number[] {
+    const dropped: number[] = [];
+    this.signedPreKeys = this.signedPreKeys.filter((k, i) => {
+      if (i === 0) return true;
+      const retired = this.spkRetiredAt.get(k.id) ?? 0;
+      if (nowSeconds - retired < consoleLimits.retiredSpkKeepSeconds || stillNamed.has(k.id)) return true;
+      wipe(k.keyPair.secretKey);
+      this.spkRetiredAt.delete(k.id);
+      dropped.push(k.id);
+      return false;
+    });
+    return dropped;
+  }
+
+  /**
+   * What RatchetSession.respond looks prekeys up in: the current signed prekey and the ones
+   * retired less than a rotation period ago (initial messages in flight), and the one-time prekeys.
+   */
+  preKeyStore(nowSeconds: number): PreKeyStore {
     return {
-      signedPreKey: (id) => this.signedPreKeys.find((k) => k.id === id),
+      signedPreKey: (id) =>
+        this.signedPreKeys.find((k, i) => k.id === id && (i === 0 || nowSeconds - (this.spkRetiredAt.get(k.id) ?? 0) < consoleLimits.spkRotationSeconds)),
       oneTimePreKey: (id) => this.oneTimePreKeys.get(id),
     };
+  }
+
+  /** What sealed content (pre-chat, inbox) is opened with: every signed prekey still held. */
+  sealedPreKeyStore(): SignedPreKeyStore {
+    return { signedPreKey: (id) => this.signedPreKeys.find((k) => k.id === id) };
   }
 
   /** Deletes a one-time prekey once the initial message that used it authenticated. */
@@ -238,7 +283,7 @@ export class Vault {
         id: k.id,
         secret: toBase64Url(k.keyPair.secretKey),
         signature: toBase64Url(k.signature),
-        ...(i === 0 ? { createdAt: this.spkCreatedAt } : {}),
+        ...(i === 0 ? { createdAt: this.spkCreatedAt } : { retiredAt: this.spkRetiredAt.get(k.id) ?? 0 }),
       })),
       oneTimePreKeys: [...this.oneTimePreKeys.values()].map((k) => ({ id: k.id, secret: toBase64Url(k.keyPair.secretKey) })),
       nextOneTimePreKeyId: this.nextOneTimePreKeyId,
@@ -270,6 +315,8 @@ export class Vault {
       wipe(seed);
       const spks = j.signedPreKeys.map((k) => signPreKey(identity, k.id, x25519FromSecret(fromBase64Url(k.secret))));
       const v = new Vault(identity, spks, j.signedPreKeys[0]!.createdAt ?? 0, j.nextOneTimePreKeyId, j.nextSignedPreKeyId);
+      // A vault written before retirement times were kept: its previous key retired with the current one's creation.
+      for (const k of j.signedPreKeys.slice(1)) v.spkRetiredAt.set(k.id, k.retiredAt ?? v.spkCreatedAt);
       for (const k of j.oneTimePreKeys) v.oneTimePreKeys.set(k.id, { id: k.id, keyPair: x25519FromSecret(fromBase64Url(k.secret)) });
       if (j.certificate) v.certificate = fromBase64Url(j.certificate);
       if (j.recovery) v.recovery = { backupKey: fromBase64Url(j.recovery.backupKey), lookupId: fromBase64Url(j.recovery.lookupId) };
