@@ -111,10 +111,13 @@ export async function startServer({ extraConfig = '', workerName = 'camille', di
   let workers = 0;
   return {
     dir, data, origin, port, orgPublicKey, fingerprint: fingerprintOf(orgPublicKey), lines,
-    /** A relais-cli chat process playing the worker, driven on stdin. */
-    worker() {
+    /**
+     * A relais-cli chat process playing the worker, driven on stdin. Each call is a new device
+     * (new keys in worker-N/) unless `state` names a folder of an earlier run to continue.
+     */
+    worker(state = `worker-${++workers}`) {
       const args = ['--server', `127.0.0.1:${port}`, '--ca', join(data, 'tls', 'cert.pem'), 'chat', '--role', 'worker',
-        '--username', workerName, '--password-file', join(dir, 'password'), '--state', join(dir, `worker-${++workers}`),
+        '--username', workerName, '--password-file', join(dir, 'password'), '--state', join(dir, state),
         '--certificate-from-org-key', join(dir, 'org.key')];
       const p = spawn(paths.cli, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const out = [];
@@ -200,4 +203,77 @@ export async function ed25519PublicFromSeed(seedB64url) {
   const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedB64url, 'base64url')]);
   const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
   return jwk.x;
+}
+
+/** dist/widget/loader.json of the build under test: the loader's names and its SRI value. */
+export function loaderInfo() {
+  return JSON.parse(readFileSync(join(paths.webRoot, 'widget', 'loader.json'), 'utf8'));
+}
+
+/** The embed snippet exactly as README.md gives it, for the relaisd at `server`. */
+export function embedSnippet({ server, fingerprint, lang = 'fr', exit, integrity = loaderInfo().integrity }) {
+  const attr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  return `<script async src="${attr(server)}/widget/loader.js" integrity="${attr(integrity)}" crossorigin="anonymous"\n` +
+    `  data-relais-server="${attr(server)}" data-relais-lang="${attr(lang)}" data-relais-org="${attr(fingerprint)}"` +
+    (exit ? ` data-relais-exit="${attr(exit)}"` : '') + '></script>';
+}
+
+/**
+ * The worker's own website: a plain HTTP server on 127.0.0.1, another origin than relaisd,
+ * serving one demo page per path (set with `page(path, snippet)`); everything else is 404.
+ * Every request it receives is recorded.
+ */
+export async function startHostSite() {
+  const { createServer } = await import('node:http');
+  const pages = new Map();
+  const requests = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url);
+    const body = pages.get(req.url);
+    if (body === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return {
+    origin,
+    requests,
+    /** A demo page of an association's site with `snippet` before </body>. */
+    page(path, snippet) {
+      pages.set(path, `<!doctype html>
+<html lang="fr">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Association L’Écoute — accueil</title>
+<style>body { font: 18px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 720px; padding: 16px; color: #222; }
+a { color: #0b4f8a; } .notice { color: #000; background: #fffbe6; padding: 8px; }</style></head>
+<body>
+<header><p><a href="#contact">Aller au contact</a></p></header>
+<main>
+<h1>Association L’Écoute</h1>
+<p>Nous accompagnons les personnes âgées, les étudiants et toute personne qui a besoin de parler.</p>
+<h2 id="contact">Nous contacter</h2>
+<p class="notice">La permanence d’écoute répond par écrit, de façon confidentielle : utilisez le bouton en bas à droite.</p>
+</main>
+${snippet}
+</body>
+</html>
+`);
+      return `${origin}${path}`;
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+/** The widget's frame inside the loader's closed shadow root, once it has navigated to `serverOrigin`. */
+export async function widgetFrame(page, serverOrigin, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const f = page.frames().find((x) => x !== page.mainFrame() && x.url().startsWith(`${serverOrigin}/widget/`));
+    if (f) return f;
+    if (Date.now() > deadline) throw new Error(`no widget frame; frames: ${page.frames().map((x) => x.url()).join(', ')}`);
+    await page.waitForEvent('framenavigated', { timeout: Math.max(1, deadline - Date.now()) }).catch(() => undefined);
+  }
 }

@@ -1,25 +1,35 @@
 // The beneficiary's widget end to end in Debian's chromium against a real relaisd, relais-cli
-// playing the worker: status, pre-chat (urgent), writing while waiting, the worker takes them,
-// messages both ways, safety numbers match, the worker ends, feedback; then the resume code on
-// a fresh profile; quick exit; a wrong pinned fingerprint; and no typed text on the server's
-// disk. A screenshot of each step goes to $RELAIS_E2E_ARTIFACTS/widget_chat/.
+// playing the worker. The main flow is the embedded one: the worker's own website (another
+// origin, a plain HTTP server of this test) carries the one snippet with its SRI hash; before the
+// launcher is opened the site gets nothing from relaisd but the loader, and no cookie, storage or
+// socket; opened, the widget runs in its iframe: status, pre-chat (urgent), writing while
+// waiting, the worker takes them, messages both ways, safety numbers match, the worker ends,
+// feedback, quick exit from inside the frame. Then the resume code on a fresh profile; quick exit
+// of the page opened on its own; a wrong pinned fingerprint; and no typed text on the server's
+// disk. A screenshot of each step goes to $RELAIS_E2E_ARTIFACTS/<suite>/.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { axeViolations, ed25519PublicFromSeed, filesUnder, launchBrowser, safetyNumberOf, screenshots, startServer } from '../harness/harness.mjs';
+import {
+  axeViolations, ed25519PublicFromSeed, embedSnippet, filesUnder, launchBrowser, loaderInfo, safetyNumberOf, screenshots,
+  startHostSite, startServer, widgetFrame,
+} from '../harness/harness.mjs';
 
 const neutral = 'https://neutral.example/';
 let server;
+let site;
 
 before(async () => {
-  server = await startServer();
+  site = await startHostSite();
+  server = await startServer({ extraConfig: `[server]\nallowed_origins = ["${site.origin}"]\n` });
 });
 after(async () => {
   await server?.stop();
   server?.cleanup();
+  await site?.close();
 });
 
-/** The widget page opened on its own (the embedded case is widget_embed.test.mjs). */
+/** The widget page opened on its own (not embedded). */
 function widgetUrl(fingerprint = server.fingerprint, lang = 'fr') {
   const fragment = new URLSearchParams({ lang, org: fingerprint, exit: neutral });
   return `${server.origin}/widget/#${fragment}`;
@@ -31,8 +41,8 @@ async function routeNeutral(context) {
 }
 
 /** The quick-exit button is the first element reached by Tab (no positive tabindex anywhere). */
-async function expectExitFirstInTabOrder(page) {
-  const first = await page.evaluate(() => {
+async function expectExitFirstInTabOrder(target) {
+  const first = await target.evaluate(() => {
     const all = [...document.querySelectorAll('button, a[href], input, textarea, select, [tabindex]')]
       .filter((e) => !e.disabled && e.getAttribute('tabindex') !== '-1' && e.offsetParent !== null);
     if (all.some((e) => Number(e.getAttribute('tabindex')) > 0)) return 'positive tabindex';
@@ -41,104 +51,168 @@ async function expectExitFirstInTabOrder(page) {
   assert.equal(first, 'Quitter rapidement');
 }
 
-async function expectNoSeriousViolations(page, where) {
-  const v = await axeViolations(page);
+async function expectNoSeriousViolations(target, where) {
+  const v = await axeViolations(target);
   assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
 }
 
-/** axe at 360 and 1280 px, normal and large text. */
-async function checkAccessibility(page, where) {
+/** axe at 360 and 1280 px wide, in normal and large text (the widget's switch), in `target` (page or frame). */
+async function checkAccessibility(page, where, target = page) {
   const size = page.viewportSize();
   for (const width of [360, 1280]) {
     await page.setViewportSize({ width, height: 800 });
     for (const large of [false, true]) {
-      const toggle = page.getByRole('button', { name: /Texte agrandi|Larger text/ });
+      const toggle = target.getByRole('button', { name: /Texte agrandi|Larger text/ });
       if ((await toggle.getAttribute('aria-pressed')) !== String(large)) await toggle.click();
-      await expectNoSeriousViolations(page, `${where} at ${width}px${large ? ', large text' : ''}`);
+      await expectNoSeriousViolations(target, `${where} at ${width}px${large ? ', large text' : ''}`);
     }
-    const toggle = page.getByRole('button', { name: /Texte agrandi|Larger text/ });
+    const toggle = target.getByRole('button', { name: /Texte agrandi|Larger text/ });
     if ((await toggle.getAttribute('aria-pressed')) === 'true') await toggle.click();
   }
   await page.setViewportSize(size);
 }
 
-test('a beneficiary chats end to end with a worker, then continues on a fresh profile with the resume code', async () => {
+/** Cookies, every storage and the globals of the page's main frame. */
+async function hostTraces(page) {
+  return page.evaluate(async () => ({
+    cookie: document.cookie,
+    local: localStorage.length,
+    session: sessionStorage.length,
+    idb: (await indexedDB.databases()).length,
+    caches: (await caches.keys()).length,
+    globals: Object.getOwnPropertyNames(window),
+  }));
+}
+
+test('embedded on the worker’s site: nothing before opening, then the whole chat in the frame; resume on a fresh profile', async () => {
   const shot = screenshots('widget_chat');
   const worker = server.worker();
   worker.type('/shift on');
   await worker.waitEvent('shift');
   await worker.waitEvent('keys_published');
 
-  const browser = await launchBrowser();
-  const page = await browser.context.newPage();
-  await routeNeutral(browser.context);
-  await page.goto(widgetUrl());
-  // Status: open, quick exit first in the tab order.
-  await page.getByText(/Nous sommes là|Vous pouvez commencer/).waitFor();
-  assert.equal(await page.title(), 'Informations');
-  await expectExitFirstInTabOrder(page);
-  await shot(page, 'status');
-  await checkAccessibility(page, 'status');
+  const loader = loaderInfo();
+  assert.match(loader.integrity, /^sha384-[A-Za-z0-9+/]{64}$/);
+  const hostUrl = site.page('/', embedSnippet({ server: server.origin, fingerprint: server.fingerprint, exit: neutral }));
+  const plainUrl = site.page('/plain', '');
+  const tamperedUrl = site.page('/tampered', embedSnippet({
+    server: server.origin, fingerprint: server.fingerprint, integrity: `sha384-${'A'.repeat(64)}`,
+  }));
 
-  await page.getByRole('button', { name: 'Commencer une discussion' }).click();
-  await page.getByRole('heading', { name: 'Avant de commencer' }).waitFor();
-  await page.getByLabel('Votre prénom ou un pseudonyme').fill('Ana');
-  await page.getByLabel('Oui, c’est urgent').check();
+  const browser = await launchBrowser();
+  await routeNeutral(browser.context);
+  const page = await browser.context.newPage();
+  const toRelais = [];
+  const sockets = [];
+  page.on('request', (r) => { if (r.url().startsWith(server.origin)) toRelais.push(r.url()); });
+  page.on('websocket', (w) => sockets.push(w.url()));
+
+  // A loader whose bytes do not match the snippet's hash is not run (SRI).
+  await page.goto(tamperedUrl);
+  assert.equal(await page.evaluate(() => document.body.lastElementChild?.tagName), 'SCRIPT');
+  // The same site without the snippet: its globals, to compare with.
+  await page.goto(plainUrl);
+  const plain = await hostTraces(page);
+
+  // The snippet: until the launcher is opened, the host page got the loader and nothing else.
+  toRelais.length = 0;
+  await page.goto(hostUrl); // resolves at `load`, after the async loader ran
+  await page.waitForFunction(() => document.body.lastElementChild?.tagName === 'DIV');
+  const before = await hostTraces(page);
+  assert.deepEqual({ ...before, globals: undefined }, { cookie: '', local: 0, session: 0, idb: 0, caches: 0, globals: undefined });
+  assert.deepEqual(before.globals.filter((g) => !plain.globals.includes(g)), [], 'the loader leaked a global');
+  assert.deepEqual(await browser.context.cookies(), []);
+  assert.deepEqual(toRelais, [`${server.origin}/widget/loader.js`]);
+  assert.deepEqual(sockets, []);
+  assert.equal(page.frames().length, 1);
+  assert.deepEqual(site.requests.filter((r) => r !== '/' && r !== '/plain' && r !== '/tampered'), []);
+  await shot(page, 'host-page');
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await expectNoSeriousViolations(page, `host page at ${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // The launcher, by keyboard: after the page's one link, Tab reaches it (in its closed shadow root).
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement === document.body.lastElementChild), true);
+  await page.keyboard.press('Enter');
+  const w = await widgetFrame(page, server.origin);
+
+  // Status: open, quick exit first in the tab order.
+  await w.getByText(/Nous sommes là|Vous pouvez commencer/).waitFor();
+  assert.equal(await w.title(), 'Informations');
+  await expectExitFirstInTabOrder(w);
+  await shot(page, 'status');
+  await checkAccessibility(page, 'status', w);
+
+  await w.getByRole('button', { name: 'Commencer une discussion' }).click();
+  await w.getByRole('heading', { name: 'Avant de commencer' }).waitFor();
+  await w.getByLabel('Votre prénom ou un pseudonyme').fill('Anastasia');
+  await w.getByLabel('Oui, c’est urgent').check();
   await shot(page, 'prechat');
-  await checkAccessibility(page, 'prechat');
-  await page.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
+  await checkAccessibility(page, 'prechat', w);
+  await w.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
 
   // Waiting: position, and a first message written before anyone answers.
-  await page.getByRole('heading', { name: 'Vous êtes en attente' }).waitFor();
-  await page.getByText(/Vous êtes la prochaine personne|Votre place dans la file/).waitFor();
-  await page.getByLabel('Votre message').fill('Bonjour, je voudrais parler à quelqu’un');
-  await page.getByRole('button', { name: 'Envoyer' }).click();
-  await page.getByText('Bonjour, je voudrais parler à quelqu’un').waitFor();
+  await w.getByRole('heading', { name: 'Vous êtes en attente' }).waitFor();
+  await w.getByText(/Vous êtes la prochaine personne|Votre place dans la file/).waitFor();
+  await w.getByLabel('Votre message').fill('Bonjour, je voudrais parler à quelqu’un');
+  await w.getByRole('button', { name: 'Envoyer' }).click();
+  await w.getByText('Bonjour, je voudrais parler à quelqu’un').waitFor();
   await shot(page, 'waiting');
-  await checkAccessibility(page, 'waiting');
-  const queued = await worker.waitEvent('queue', (e) => e.total >= 1).catch(() => null);
-  void queued;
+  await checkAccessibility(page, 'waiting', w);
 
   worker.type('/take');
   const assigned = await worker.waitEvent('assigned');
   assert.equal(assigned.urgent, true);
   // The pre-chat answers arrive first, then the message written while waiting, decrypted.
-  await worker.waitEvent('message', (e) => e.text.includes('Prénom : Ana'));
+  await worker.waitEvent('message', (e) => e.text.includes('Prénom : Anastasia'));
   await worker.waitEvent('message', (e) => e.text === 'Bonjour, je voudrais parler à quelqu’un');
-  await page.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor();
-  await page.getByText('Professionnelle vérifiée').waitFor();
+  await w.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor();
+  await w.getByText('Professionnelle vérifiée').waitFor();
 
   worker.type('Bonjour, je suis Camille. Je vous écoute.');
-  await page.getByRole('log').getByText('Bonjour, je suis Camille. Je vous écoute.').waitFor();
-  await page.getByLabel('Votre message').fill('Merci, ça me rassure');
+  await w.getByRole('log').getByText('Bonjour, je suis Camille. Je vous écoute.').waitFor();
+  await w.getByLabel('Votre message').fill('Merci, ça me rassure');
   await page.keyboard.press('Enter');
   await worker.waitEvent('message', (e) => e.text === 'Merci, ça me rassure');
-  await page.locator('[data-status="read"], [data-status="delivered"]').first().waitFor();
+  await w.locator('[data-status="read"], [data-status="delivered"]').first().waitFor();
 
   // The safety number shown equals the one computed from both identity keys.
-  await page.getByRole('button', { name: 'Vérifier le chiffrement' }).click();
-  const shown = await page.getByTestId('safety-number').textContent();
+  await w.getByRole('button', { name: 'Vérifier le chiffrement' }).click();
+  const shown = await w.getByTestId('safety-number').textContent();
   const workerState = JSON.parse(readFileSync(`${server.dir}/worker-1/state.json`, 'utf8'));
   const workerIdentity = await ed25519PublicFromSeed(workerState.identity_seed);
   assert.equal(shown, safetyNumberOf(assigned.beneficiary_key, workerIdentity));
   await shot(page, 'chat');
-  await checkAccessibility(page, 'chat');
+  await checkAccessibility(page, 'chat', w);
 
   // A resume code, then the worker ends; feedback.
-  await page.getByRole('button', { name: 'Obtenir un code de reprise' }).click();
-  const code = await page.getByTestId('resume-code').textContent({ timeout: 30_000 });
+  await w.getByRole('button', { name: 'Obtenir un code de reprise' }).click();
+  const code = await w.getByTestId('resume-code').textContent({ timeout: 30_000 });
   assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
   await shot(page, 'resume-code');
   worker.type('Un dernier mot avant de terminer');
-  await page.getByRole('log').getByText('Un dernier mot avant de terminer').waitFor();
+  await w.getByRole('log').getByText('Un dernier mot avant de terminer').waitFor();
   // Give the debounced backup time to include the last message (it is written after each change).
   await page.waitForTimeout(1500);
   worker.type('/end');
-  await page.getByRole('heading', { name: 'Merci d’avoir écrit' }).waitFor();
-  await page.getByRole('button', { name: 'Oui', exact: true }).click();
-  await page.getByText('Merci pour votre retour.').waitFor();
+  await w.getByRole('heading', { name: 'Merci d’avoir écrit' }).waitFor();
+  await w.getByRole('button', { name: 'Oui', exact: true }).click();
+  await w.getByText('Merci pour votre retour.').waitFor();
   await shot(page, 'ended');
-  await checkAccessibility(page, 'ended');
+  await checkAccessibility(page, 'ended', w);
+
+  // Quick exit from inside the frame: the host page itself leaves for the neutral page.
+  await w.getByRole('button', { name: 'Quitter rapidement' }).click();
+  await page.waitForURL(neutral);
+  const back = await page.goBack().catch(() => null);
+  assert.notEqual(back?.url(), hostUrl, 'Back returned to the site with the widget');
+  const state = await browser.context.storageState();
+  assert.deepEqual(state.cookies, []);
+  assert.deepEqual(state.origins, []);
   await browser.close();
 
   // A fresh profile: the resume code brings the conversation back.
@@ -154,21 +228,21 @@ test('a beneficiary chats end to end with a worker, then continues on a fresh pr
   await page2.getByText('Merci, ça me rassure').waitFor();
   await shot(page2, 'resumed');
   // Nothing in any storage of this profile.
-  const state = await fresh.context.storageState();
-  assert.deepEqual(state.cookies, []);
-  assert.deepEqual(state.origins, []);
+  const state2 = await fresh.context.storageState();
+  assert.deepEqual(state2.cookies, []);
+  assert.deepEqual(state2.origins, []);
   await fresh.close();
   await worker.stop();
 
   // The server's data folder and logs hold none of the typed text.
   await server.stop();
-  const typed = ['je voudrais parler', 'Je vous écoute', 'ça me rassure', 'Un dernier mot', 'Ana'];
+  const typed = ['je voudrais parler', 'Je vous écoute', 'ça me rassure', 'Un dernier mot', 'Anastasia'];
   for (const f of [...filesUnder(server.data), ...filesUnder(server.dir).filter((x) => x.path.endsWith('.log'))]) {
     for (const t of typed) assert.equal(f.bytes.includes(Buffer.from(t)), false, `${t} found in ${f.path}`);
   }
   const logText = server.lines.join('\n');
   for (const t of typed) assert.equal(logText.includes(t), false, `${t} in relaisd's output`);
-  server = await startServer(); // for the next tests
+  server = await startServer({ extraConfig: `[server]\nallowed_origins = ["${site.origin}"]\n` }); // for the next tests
 });
 
 test('quick exit by button and by Shift×3 leaves for the neutral page, without history or storage', async () => {
