@@ -16,6 +16,7 @@
 #include "modes.hpp"
 #include "options.hpp"
 #include "pair_protocol.hpp"
+#include "queue_storm.hpp"
 #include "relais/crypto/sodium_init.hpp"
 #include "relais_protocol_client.hpp"
 #include "transport.hpp"
@@ -63,14 +64,16 @@ int run(const options& o) {
   if (o.protocol == protocol_kind::relais) out["payload"] = o.precomputed ? "precomputed" : "e2e";
   if (o.mode == mode_kind::idle) {
     out["conns"] = o.conns;
-  } else {
+  } else if (o.mode != mode_kind::queue_storm) {
     out["pairs"] = o.pairs;
     out["size"] = o.size;
     if (o.mode == mode_kind::throughput) out["window"] = o.window;
   }
 
   const std::size_t connections = o.mode == mode_kind::idle ? static_cast<std::size_t>(o.conns)
-                                                            : 2 * static_cast<std::size_t>(o.pairs);
+                                   : o.mode == mode_kind::queue_storm
+                                       ? static_cast<std::size_t>(o.beneficiaries) + static_cast<std::size_t>(o.workers)
+                                       : 2 * static_cast<std::size_t>(o.pairs);
   raise_descriptor_limit(connections);
 
   std::unique_ptr<tls_client> tls;
@@ -94,6 +97,18 @@ int run(const options& o) {
   settings.plaintext_size = static_cast<std::size_t>(o.size);
   settings.precomputed = o.precomputed;
 
+  if (o.mode == mode_kind::queue_storm) {
+    // Its clients are its own (beneficiaries that wait, workers that take): built by the mode.
+    const auto org = load_org_key_file(o.org_key_file);
+    settings.org_public = org.public_key_bytes();
+    pool.start();
+    run_queue_storm(pool, o, settings, org, read_password(o.password_file), out);
+    std::printf("%s\n", out.dump().c_str());
+    print_queue_storm_table(out);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   if (o.mode == mode_kind::idle) {
     if (o.protocol == protocol_kind::pair) {
       for (std::size_t i = 0; i < connections / 2; ++i) {

@@ -26,6 +26,8 @@ const char* name_of(mode_kind m) noexcept {
       return "latency";
     case mode_kind::idle:
       return "idle";
+    case mode_kind::queue_storm:
+      return "queue-storm";
   }
   return "?";
 }
@@ -40,8 +42,8 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   app.add_option("--protocol", protocol, "pair (../shared/peers relays) or relais (relaisd)")
       ->check(CLI::IsMember({"pair", "relais"}))
       ->capture_default_str();
-  app.add_option("--mode", mode, "throughput, latency or idle")
-      ->check(CLI::IsMember({"throughput", "latency", "idle"}))
+  app.add_option("--mode", mode, "throughput, latency, idle or queue-storm (relais)")
+      ->check(CLI::IsMember({"throughput", "latency", "idle", "queue-storm"}))
       ->capture_default_str();
   app.add_option("--host", o.host, "Server address")->capture_default_str();
   app.add_option("--port", o.port, "Server port")->check(CLI::Range(1, 65535));
@@ -102,6 +104,12 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   app.add_option("--worker-prefix", o.worker_prefix, "relais: worker account name prefix")->capture_default_str();
   app.add_option("--password-file", o.password_file, "relais: file whose first line is the workers' password");
   app.add_option("--org-key", o.org_key_file, "relais: file holding the organisation key seed (64 hex)");
+  app.add_option("--beneficiaries", o.beneficiaries, "queue-storm: beneficiaries waiting in the queue")
+      ->check(CLI::Range(1, limits::max_connections - 1000))
+      ->capture_default_str();
+  app.add_option("--urgent-fraction", o.urgent_fraction, "queue-storm: fraction of them joining as urgent")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--make-org-key", o.make_org_key,
                  "Write a fresh organisation key seed to FILE (mode 0600), print the [org] public_key line, exit");
 
@@ -112,13 +120,24 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     return rc == 0 ? 0 : 2;
   }
   o.protocol = protocol == "relais" ? protocol_kind::relais : protocol_kind::pair;
-  o.mode = mode == "latency" ? mode_kind::latency : mode == "idle" ? mode_kind::idle : mode_kind::throughput;
+  o.mode = mode == "latency"       ? mode_kind::latency
+           : mode == "idle"        ? mode_kind::idle
+           : mode == "queue-storm" ? mode_kind::queue_storm
+                                   : mode_kind::throughput;
+  if (o.mode == mode_kind::queue_storm) {
+    // The scenario: 5 workers taking one each per second for 20 s.
+    if (app.count("--workers") == 0) o.workers = 5;
+    if (app.count("--duration") == 0) o.duration = 20;
+  }
   if (!o.make_org_key.empty()) return std::nullopt;
   auto usage = [](const std::string& what) {
     std::cerr << "relais-bench: " << what << '\n';
     return std::optional<int>(2);
   };
   if (o.port == 0) return usage("--port is required");
+  if (o.mode == mode_kind::queue_storm && o.protocol != protocol_kind::relais) {
+    return usage("--mode queue-storm needs --protocol relais (the pair relays have no queue)");
+  }
   if (o.protocol == protocol_kind::relais) {
     if (o.transport != "ws") return usage("--transport raw is for the pair protocol only");
     o.tls = true;

@@ -9,7 +9,7 @@
 namespace relais::bench {
 
 enum class protocol_kind : std::uint8_t { pair, relais };
-enum class mode_kind : std::uint8_t { throughput, latency, idle };
+enum class mode_kind : std::uint8_t { throughput, latency, idle, queue_storm };
 
 /// Everything a run is parameterised by; validated by parse_options.
 struct options {
@@ -28,7 +28,7 @@ struct options {
   int size = 300;                  ///< payload (pair) or plaintext (relais) bytes
   int window = 32;                 ///< messages in flight per side
   double rate = 5000;              ///< latency mode: total messages per second
-  double duration = 10;            ///< measured seconds (throughput, latency)
+  double duration = 10;            ///< measured seconds (throughput, latency; queue-storm: 20, the take phase)
   double warmup = 1;               ///< seconds before measuring
   double drain = 1;                ///< latency mode: seconds left for the last messages
   int conns = 10000;               ///< idle mode: connections to hold
@@ -43,11 +43,15 @@ struct options {
 
   // Relais protocol only.
   bool precomputed = false;  ///< send one pre-made ciphertext instead of encrypting each message
-  int workers = 10;          ///< worker accounts PREFIX1..PREFIXn, pairs spread over them
+  int workers = 10;          ///< worker accounts PREFIX1..PREFIXn, pairs spread over them (queue-storm: 5)
   std::string worker_prefix = "bench-w";
   std::string password_file;  ///< first line: the workers' password
   std::string org_key_file;   ///< hex seed of the organisation key (see --make-org-key)
   std::string make_org_key;   ///< write a fresh org key seed there, print its public key, exit
+
+  // queue-storm mode (relais only).
+  int beneficiaries = 10'000;   ///< waiting beneficiaries
+  double urgent_fraction = 0.1;  ///< of them joining as urgent
 };
 
 /// Parses argv; on error or --help prints to stderr/stdout and returns the exit status to use.

@@ -208,42 +208,51 @@ void relais_link::run_phase(std::size_t p, std::function<void()> done) {
 }
 
 void relais_link::worker_login(std::function<void()> done) {
-  worker_->start(2 * index_ + 1, pr::peer_role::worker, [this, done](const pr::welcome&) {
+  // One session per (worker, device): each link is a device of its own.
+  worker_login_and_shift(*worker_, 2 * index_ + 1, account_, "bench-" + std::to_string(index_), publishes_,
+                         std::move(done));
+}
+
+void worker_login_and_shift(relais_connection& conn, std::size_t index, worker_account& account, std::string device,
+                            bool publish, std::function<void()> done) {
+  conn.start(index, pr::peer_role::worker, [&conn, &account, device = std::move(device), publish,
+                                            done = std::move(done)](const pr::welcome&) {
     pr::auth_login login;
     login.rid = "login";
-    login.username = account_.username;
-    login.password = account_.password;
-    // One session per (worker, device): each link is a device of its own.
-    login.device = "bench-" + std::to_string(index_);
-    worker_->expect("auth.ok", [this, done](const pr::message&) {
-      auto start_shift = [this, done] {
+    login.username = account.username;
+    login.password = account.password;
+    login.device = device;
+    conn.expect("auth.ok", [&conn, &account, publish, done](const pr::message&) {
+      auto start_shift = [&conn, &account, done] {
         pr::shift_start s;
         s.rid = "shift";
-        worker_->expect("shift.state", [this, done](const pr::message& m) {
+        conn.expect("shift.state", [&account, done](const pr::message& m) {
           const auto& st = std::get<pr::shift_state>(m);
-          if (st.state != pr::on_call_state::on) fatal(what(1) + ": shift.start answered a state other than on");
+          if (st.state != pr::on_call_state::on) {
+            fatal("worker " + account.username + ": shift.start answered a state other than on");
+          }
           done();
         });
-        worker_->send(pr::encode(s));
+        conn.send(pr::encode(s));
       };
-      if (!publishes_) return start_shift();
+      if (!publish) return start_shift();
       pr::keys_publish k;
       k.rid = "publish";
-      k.identity_key = pr::encoded_bytes::from_bytes(account_.identity.public_key_bytes());
-      k.spk_id = account_.spk.id;
-      k.spk_pub = pr::encoded_bytes::from_bytes(account_.spk.key.pub);
-      k.spk_signature = pr::encoded_bytes::from_bytes(account_.spk.sig);
+      k.identity_key = pr::encoded_bytes::from_bytes(account.identity.public_key_bytes());
+      k.spk_id = account.spk.id;
+      k.spk_pub = pr::encoded_bytes::from_bytes(account.spk.key.pub);
+      k.spk_signature = pr::encoded_bytes::from_bytes(account.spk.sig);
       std::vector<pr::one_time_prekey> opks;
-      for (const auto& o : account_.opks) {
+      for (const auto& o : account.opks) {
         if (opks.size() == static_cast<std::size_t>(limits::max_published_opks)) break;
         opks.push_back(pr::one_time_prekey{o.id, pr::encoded_bytes::from_bytes(o.key.pub)});
       }
       if (!opks.empty()) k.one_time_prekeys = std::move(opks);
-      k.worker_certificate = pr::encoded_bytes::from_bytes(account_.certificate);
-      worker_->expect("ok", [start_shift](const pr::message&) { start_shift(); });
-      worker_->send(pr::encode(k));
+      k.worker_certificate = pr::encoded_bytes::from_bytes(account.certificate);
+      conn.expect("ok", [start_shift](const pr::message&) { start_shift(); });
+      conn.send(pr::encode(k));
     });
-    worker_->send(pr::encode(login));
+    conn.send(pr::encode(login));
   });
 }
 
@@ -281,21 +290,28 @@ void relais_link::join_and_take(std::function<void()> done) {
     });
     pr::queue_take t;
     t.rid = "take";
-    worker_->expect("conversation.assigned", [this, one_more](const pr::message& m) {
-      const auto& a = std::get<pr::conversation_assigned>(m);
-      if (a.beneficiary_key.text() !=
-          pr::encoded_bytes::from_bytes(beneficiary_identity_.public_key_bytes()).text()) {
-        fatal(what(1) + ": queue.take gave another beneficiary than the only one waiting");
-      }
-      if (conversation_id_ != 0 && a.conversation_id != conversation_id_) {
-        fatal(what(1) + ": conversation.assigned names another conversation than conversation.opened");
-      }
-      conversation_id_ = a.conversation_id;
-      one_more();
-    });
+    expect_take_reply(one_more);
     worker_->send(pr::encode(t));
   });
   beneficiary_->send(pr::encode(j));
+}
+
+void relais_link::expect_take_reply(std::function<void()> one_more) {
+  worker_->expect("conversation.assigned", [this, one_more](const pr::message& m) {
+    const auto& a = std::get<pr::conversation_assigned>(m);
+    // Without rid: the push of a take by another device of the same account (PROTOCOL.md
+    // §6.5 queue.take), not this link's reply.
+    if (!a.rid) return expect_take_reply(one_more);
+    if (a.beneficiary_key.text() !=
+        pr::encoded_bytes::from_bytes(beneficiary_identity_.public_key_bytes()).text()) {
+      fatal(what(1) + ": queue.take gave another beneficiary than the only one waiting");
+    }
+    if (conversation_id_ != 0 && a.conversation_id != conversation_id_) {
+      fatal(what(1) + ": conversation.assigned names another conversation than conversation.opened");
+    }
+    conversation_id_ = a.conversation_id;
+    one_more();
+  });
 }
 
 void relais_link::handshake(std::function<void()> done) {
@@ -438,6 +454,11 @@ bool relais_link::on_traffic(int side, const pr::message& m) {
     if (!stamp) fatal(what(side) + ": conversation.ack for a client_msg_id the bench did not send");
     if (listener_ != nullptr) listener_->on_acked(index_, side, *stamp);
     return true;
+  }
+  if (const auto* assigned = std::get_if<pr::conversation_assigned>(&m)) {
+    // Another device of this account took someone: pushed to all its connections.
+    if (side == 1 && !assigned->rid && assigned->conversation_id != conversation_id_) return true;
+    return false;
   }
   if (const auto* ended = std::get_if<pr::conversation_ended>(&m)) {
     fatal(what(side) + ": conversation " + std::to_string(ended->conversation_id) + " ended by the server (reason " +

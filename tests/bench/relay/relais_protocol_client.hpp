@@ -79,6 +79,13 @@ class relais_connection final : public transport_handler {
   std::function<bool(const protocol::message&)> traffic_;
 };
 
+/// Opens `conn` (source address number `index`), logs in as `account` from device `device`,
+/// publishes the account's keys when `publish` (relaisd reads the identity key at login, so
+/// the account's first device publishes before the others log in) and starts a manual shift;
+/// `done` once shift.state says "on". Failures are fatal. `conn` and `account` must outlive it.
+void worker_login_and_shift(relais_connection& conn, std::size_t index, worker_account& account, std::string device,
+                            bool publish, std::function<void()> done);
+
 /// Settings shared by every Relais link of a run.
 struct relais_run_settings {
   endpoint ep;
@@ -109,6 +116,8 @@ class relais_link final : public bench_link {
   void worker_login(std::function<void()> done);
   void beneficiary_auth(std::function<void()> done);
   void join_and_take(std::function<void()> done);
+  /// Waits for this link's queue.take reply, passing over the pushes of the account's other devices' takes.
+  void expect_take_reply(std::function<void()> one_more);
   void handshake(std::function<void()> done);
   bool on_traffic(int side, const protocol::message& m);
   [[nodiscard]] std::string next_client_msg_id(int side, std::uint64_t stamp_ns);

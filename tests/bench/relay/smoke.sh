@@ -3,7 +3,7 @@
 # server started here on a free loopback port, and checks that the run succeeded and printed
 # its JSON line with the mode's main figure. No thresholds: benchmarks are not timed tests.
 #   smoke.sh pair   MODE RELAIS_BENCH BEAST_RELAY
-#   smoke.sh relais MODE RELAIS_BENCH RELAISD
+#   smoke.sh relais MODE RELAIS_BENCH RELAISD        (MODE queue-storm: relais only)
 # Exit 77 (ctest skip) when relaisd does not serve conversations yet (throughput, latency).
 set -euo pipefail
 protocol=$1 mode=$2 bench=$3 server=$4
@@ -31,6 +31,7 @@ case $mode in
   throughput) args=(--pairs 4 --warmup 0.2 --duration 1 --window 8) key=msgs_per_s ;;
   latency) args=(--pairs 4 --warmup 0.2 --duration 1 --rate 400 --drain 0.5) key=p99_us ;;
   idle) args=(--conns 100 --hold 0.3 --connect-rate 1000) key=bytes_per_conn ;;
+  queue-storm) args=(--beneficiaries 200 --duration 3) key=position_frames_per_take ;;
   *) echo "smoke: unknown mode $mode" >&2; exit 2 ;;
 esac
 
@@ -46,7 +47,7 @@ else
   printf 'bench-smoke-password\n' >"$work/password"
   # The relay's tables; the per-connection and per-address rate limits are raised because
   # every bench client comes from 127.0.0.1 and sends as fast as its window allows.
-  relay_tables=$(printf '[limits]\nmessages_per_second = 100000\nmessages_burst = 100000\nlogins_per_minute_per_address = 100000\nqueue_joins_per_minute_per_address = 100000\nauthentications_per_minute_per_address = 1000000\n\n[auth]\ntotp_required = false\n\n[org]\n%s\n' "$(cat "$work/org.toml")")
+  relay_tables=$(printf '[limits]\nmessages_per_second = 100000\nmessages_burst = 100000\nlogins_per_minute_per_address = 100000\nqueue_joins_per_minute_per_address = 100000\nauthentications_per_minute_per_address = 1000000\n\n[permanence]\nqueue_max = 100000\n\n[auth]\ntotp_required = false\n\n[org]\n%s\n' "$(cat "$work/org.toml")")
   write_config() {
     cat >"$work/relais.toml" <<EOF
 [server]
@@ -62,11 +63,16 @@ EOF
   }
   write_config "$relay_tables"
   relay=yes
-  if ! "$server" --config "$work/relais.toml" user add bench-w1 --display-name bench-w1 \
-       <"$work/password" >"$work/useradd.log" 2>&1; then
-    relay=no
-    write_config ""
-  fi
+  workers=1
+  if [ "$mode" = queue-storm ]; then workers=2; fi
+  for w in $(seq "$workers"); do
+    if ! "$server" --config "$work/relais.toml" user add "bench-w$w" --display-name "bench-w$w" \
+         <"$work/password" >"$work/useradd.log" 2>&1; then
+      relay=no
+      write_config ""
+      break
+    fi
+  done
   if [ "$relay" = no ] && [ "$mode" != idle ]; then
     echo "smoke: relaisd cannot create worker accounts yet ($(head -c 300 "$work/useradd.log")); skipped" >&2
     exit 77
@@ -76,7 +82,7 @@ EOF
   line=$(wait_line "$work/server.log" "listening on https://")
   port=${line##*:}
   port=${port%%[^0-9]*}
-  target=(--protocol relais --port "$port" --ca "$work/data/tls/cert.pem" --workers 1
+  target=(--protocol relais --port "$port" --ca "$work/data/tls/cert.pem" --workers "$workers"
           --password-file "$work/password" --org-key "$work/org.key")
 fi
 
