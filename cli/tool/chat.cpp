@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -39,6 +41,8 @@ const char* const chat_help =
     "                  pre-chat if one was given\n"
     "  /leave          beneficiary: queue.leave\n"
     "  /inbox TEXT     beneficiary: inbox.send, TEXT sealed to the verified recipient workers\n"
+    "  /feedback helped|somewhat|not_helped|- [TEXT]\n"
+    "                  beneficiary: a feedback, sealed to the workers like /inbox (CRYPTO.md §17.8)\n"
     "  /permanence     permanence.get (and its pushes)\n"
     "  /shift on       worker: shift.start\n"
     "  /shift off [colleague|end]  worker: shift.stop, with the handover of open conversations\n"
@@ -52,6 +56,7 @@ const char* const chat_help =
     "  /inbox list [AFTER_ID]  worker: inbox.list (event inbox, entries kept for /inbox open)\n"
     "  /inbox open [ID]        worker: decrypt a listed entry (all listed without ID)\n"
     "  /inbox answer ID        worker: inbox.answer (opens a conversation)\n"
+    "  /inbox dismiss ID       worker: inbox.dismiss (a feedback: no answer needed)\n"
     "  /totp setup     worker: auth.totp_setup; prints the otpauth:// URI (event totp_secret)\n"
     "  /totp CODE      worker: auth.totp_confirm; once enrolled, publishes the keys and syncs\n"
     "  /conv ID        make conversation ID the current one\n"
@@ -76,7 +81,7 @@ const char* const chat_help =
     "keys_published, keys_low, shift, queued, queue, assigned, opened, secured (bundle and certificate\n"
     "verified: worker_name, safety_number), held, sent, ack, message (conversation_id, seq, sender, text,\n"
     "sent_at), resent, queued_send (behind sends the server paced), duplicate, undecryptable, untrusted, delivered, read, typing, ended, synced, status, permanence,\n"
-    "queue_timeout, inbox_offer, recipient_skipped, sealed, prechat_not_sent, inbox_sent, prechat,\n"
+    "queue_timeout, inbox_offer, recipient_skipped, sealed, prechat_not_sent, inbox_sent, inbox_dismissed, prechat,\n"
     "presence, transfer_sent, transferred, history_unreadable, inbox, inbox_message, inbox_count,\n"
     "frame (anything else), error (code, name, request), closed (code).\n"
     "Each message is shown once: the state folder remembers the seqs shown and is written before the\n"
@@ -103,6 +108,30 @@ constexpr std::uint32_t opk_batch = 100;
 constexpr std::int64_t default_retry_ms = 1000;
 /// Bytes of randomness in a client_msg_id: PROTOCOL.md §3 (22 base64url characters).
 constexpr std::size_t client_msg_id_bytes = 16;
+
+/// The sealed plaintext a client writes (CRYPTO.md §17.8): {"kind": KIND, "text": TEXT}.
+std::string sealed_text(const char* kind, const std::string& text) {
+  return json{{"kind", kind}, {"text", text}}.dump();
+}
+
+/// What an opened sealed plaintext says (CRYPTO.md §17.8): kind, text and, for a feedback, its
+/// rating. Anything but such an object (an older client's free text) is `fallback_kind` as is.
+json sealed_view(const char* fallback_kind, const crypto::bytes& plaintext) {
+  std::string raw(plaintext.begin(), plaintext.end());
+  auto parsed = json::parse(raw, nullptr, false);
+  json out;
+  if (parsed.is_object() && parsed.contains("kind") && parsed["kind"].is_string() && parsed.contains("text") &&
+      parsed["text"].is_string()) {
+    out["kind"] = parsed["kind"];
+    out["text"] = parsed["text"];
+    if (parsed.contains("rating")) out["rating"] = parsed["rating"];
+  } else {
+    out["kind"] = fallback_kind;
+    out["text"] = raw;
+  }
+  sodium_memzero(raw.data(), raw.size());
+  return out;
+}
 
 /// Lines read by the input thread, taken by the main loop. Shared (and leaked at exit on
 /// purpose): the thread may still be blocked in a read when the process ends.
@@ -965,10 +994,12 @@ void chat::on_assigned(const pr::conversation_assigned& x) {
     emit({{"event", "prechat_unreadable"}, {"conversation_id", x.conversation_id}, {"error", ec.message()}});
     return;
   }
-  std::string text(plaintext.begin(), plaintext.end());
+  auto shown = sealed_view("prechat", plaintext);
   crypto::wipe(plaintext);
-  texts_.push_back(text);
-  emit({{"event", "prechat"}, {"conversation_id", x.conversation_id}, {"text", text}});
+  texts_.push_back(shown["text"].get<std::string>());
+  shown["event"] = "prechat";
+  shown["conversation_id"] = x.conversation_id;
+  emit(std::move(shown));
 }
 
 void chat::on_transfer_bundle(std::int64_t conversation_id, std::int64_t worker_id, const pr::keys_bundle& b) {
@@ -1075,11 +1106,14 @@ void chat::open_inbox(std::int64_t id) {
     emit({{"event", "undecryptable"}, {"inbox_id", id}, {"error", ec.message()}});
     return;
   }
-  std::string text(plaintext.begin(), plaintext.end());
+  auto shown = sealed_view("message", plaintext);
   crypto::wipe(plaintext);
-  texts_.push_back(text);
-  emit({{"event", "inbox_message"}, {"inbox_id", id}, {"beneficiary_key", item.beneficiary_key.text()},
-        {"received_at", item.received_at}, {"text", text}});
+  texts_.push_back(shown["text"].get<std::string>());
+  shown["event"] = "inbox_message";
+  shown["inbox_id"] = id;
+  shown["beneficiary_key"] = item.beneficiary_key.text();
+  shown["received_at"] = item.received_at;
+  emit(std::move(shown));
 }
 
 void chat::on_sync_done(const pr::sync_done& d) {
@@ -1129,6 +1163,8 @@ void chat::handle(const pr::message& m) {
                   {"to_worker_id", it->second.worker_id}});
           } else if (it->second.what == "queue.leave") {
             emit({{"event", "left"}});
+          } else if (it->second.what == "inbox.dismiss") {
+            emit({{"event", "inbox_dismissed"}});
           }
           requests_.erase(it);
         } else if constexpr (std::is_same_v<T, pr::auth_totp_secret>) {
@@ -1282,7 +1318,7 @@ void chat::command(const std::string& raw) {
     if (worker) return wrong_role();
     const bool urgent = c_.urgent || arg == "urgent";
     if (prechat_.empty()) return send_join(urgent, nullptr);
-    start_seal(crypto::sealed_purpose::prechat, std::exchange(prechat_, {}), urgent);
+    start_seal(crypto::sealed_purpose::prechat, sealed_text("prechat", std::exchange(prechat_, {})), urgent);
   } else if (verb == "/prechat") {
     if (worker) return wrong_role();
     if (arg.empty() || arg.size() > crypto::max_prechat_plaintext(1)) {
@@ -1296,7 +1332,18 @@ void chat::command(const std::string& raw) {
     if (arg.empty() || arg.size() > crypto::max_inbox_plaintext()) {
       return usage_error("/inbox TEXT (1 to " + std::to_string(crypto::max_inbox_plaintext()) + " bytes)");
     }
-    start_seal(crypto::sealed_purpose::inbox, arg, false);
+    start_seal(crypto::sealed_purpose::inbox, sealed_text("message", arg), false);
+  } else if (verb == "/feedback") {
+    if (worker) return wrong_role();
+    static const std::array<std::string_view, 4> ratings{"helped", "somewhat", "not_helped", "-"};
+    if (std::find(ratings.begin(), ratings.end(), first) == ratings.end()) {
+      return usage_error("/feedback helped|somewhat|not_helped|- [TEXT]");
+    }
+    auto text = arg.size() > first.size() ? arg.substr(first.size() + 1) : std::string();
+    json f = {{"kind", "feedback"}, {"rating", first == "-" ? json(nullptr) : json(first)}, {"text", text}};
+    auto plaintext = f.dump();
+    if (plaintext.size() > crypto::max_inbox_plaintext()) return usage_error("/feedback: TEXT too long");
+    start_seal(crypto::sealed_purpose::inbox, plaintext, false);
   } else if (verb == "/inbox") {
     if (first == "list") {
       pr::inbox_list l;
@@ -1314,8 +1361,12 @@ void chat::command(const std::string& raw) {
       pr::inbox_answer a;
       a.inbox_id = *id;
       send(a, "inbox.answer");
+    } else if (first == "dismiss" && id) {
+      pr::inbox_dismiss d;
+      d.inbox_id = *id;
+      send(d, "inbox.dismiss");
     } else {
-      usage_error("/inbox list [AFTER_ID] | open [ID] | answer ID");
+      usage_error("/inbox list [AFTER_ID] | open [ID] | answer ID | dismiss ID");
     }
   } else if (verb == "/permanence") {
     send(pr::permanence_get{}, "permanence.get");

@@ -504,6 +504,36 @@ TEST_F(Permanence, AnInboxMessageIsKeptOnceAndAnsweredByExactlyOneWorker) {
   EXPECT_EQ(opened.value("worker_id", 0), w1.worker);
 }
 
+TEST_F(Permanence, ARecipientDismissesAFeedbackForEveryRecipientAndNoOneElseCan) {
+  auto w1 = worker("camille");
+  auto w2 = worker("nadia", "Nadia");
+  auto b = beneficiary();
+  json send = {{"type", "inbox.send"}, {"rid", "i"}, {"client_msg_id", "RmVlZGJhY2tfMDAx"},
+               {"ciphertext", "c2VhbGVk"}, {"recipients", {{{"worker_id", w1.worker}, {"wrapped_key", "AQID"}}}}};
+  auto id = request(b, send).value("inbox_id", 0);
+  ASSERT_GT(id, 0);
+  send["client_msg_id"] = "RmVlZGJhY2tfMDAy";
+  send["recipients"] = {{{"worker_id", w1.worker}, {"wrapped_key", "AQID"}}, {{"worker_id", w2.worker}, {"wrapped_key", "BAUG"}}};
+  auto shared = request(b, send).value("inbox_id", 0);
+  ASSERT_GT(shared, id);
+  json dismiss = {{"type", "inbox.dismiss"}, {"rid", "d"}, {"inbox_id", id}};
+  EXPECT_EQ(request(w1, dismiss).value("name", ""), "off_shift");
+  start_shift(w1);
+  start_shift(w2);
+  // Nadia is not a recipient of the first: for her it does not exist.
+  EXPECT_EQ(request(w2, dismiss).value("name", ""), "inbox_not_found");
+  EXPECT_EQ(request(w1, dismiss).value("type", ""), "ok");
+  EXPECT_EQ(request(w1, dismiss).value("name", ""), "inbox_not_found");  // no longer unread
+  dismiss["inbox_id"] = shared;
+  drain(w2);
+  EXPECT_EQ(request(w1, dismiss).value("type", ""), "ok");
+  // Gone from both lists, and Nadia's count follows at once.
+  EXPECT_EQ(expect_push(w2, "inbox.count").value("unread", -1), 0);
+  EXPECT_TRUE(request(w2, {{"type", "inbox.list"}, {"rid", "l"}})["items"].empty());
+  EXPECT_TRUE(request(w1, {{"type", "inbox.list"}, {"rid", "l"}})["items"].empty());
+  EXPECT_EQ(request(w2, {{"type", "inbox.answer"}, {"rid", "a"}, {"inbox_id", shared}}).value("name", ""), "already_taken");
+}
+
 TEST_F(Permanence, ARestartKeepsEveryWaitingPlaceInOrder) {
   auto w = worker("camille");
   start_shift(w);

@@ -718,6 +718,10 @@ TEST_F(RelaisCliPermanence, InboxMessageLeftWhileClosedIsReadAndAnsweredAtTheNex
     b->type("/inbox Bonsoir, pouvez-vous me rappeler demain matin ? C'est pour mon fils.");
     auto sent = event_of(b->wait_for(R"("event":"inbox_sent")"));
     ASSERT_GT(sent.value("inbox_id", 0), 0) << b->process().stdout_text();
+    // A feedback goes the same sealed way (CRYPTO.md §17.8); it needs no answer.
+    b->type("/feedback helped Merci pour l'écoute de la semaine dernière");
+    ASSERT_TRUE(b->wait_for(R"("event":"inbox_sent","inbox_id":)" + std::to_string(sent.value("inbox_id", 0) + 1)))
+        << b->process().stdout_text();
     b->end_input();
     EXPECT_EQ(b->process().wait_exit(30s).value_or(-1), 3);  // the /join was refused
   }
@@ -725,12 +729,23 @@ TEST_F(RelaisCliPermanence, InboxMessageLeftWhileClosedIsReadAndAnsweredAtTheNex
   on_shift(*w);
   w->type("/inbox list");
   auto listed = event_of(w->wait_for(R"("event":"inbox")"));
-  ASSERT_EQ(listed.at("items").size(), 1u) << w->process().stdout_text();
+  ASSERT_EQ(listed.at("items").size(), 2u) << w->process().stdout_text();
   auto inbox_id = listed["items"][0].at("inbox_id").get<std::int64_t>();
+  auto feedback_id = listed["items"][1].at("inbox_id").get<std::int64_t>();
   w->type("/inbox open " + std::to_string(inbox_id));
   auto opened = event_of(w->wait_for(R"("event":"inbox_message")"));
+  EXPECT_EQ(opened.value("kind", ""), "message") << w->process().stdout_text();
   EXPECT_EQ(opened.value("text", ""), "Bonsoir, pouvez-vous me rappeler demain matin ? C'est pour mon fils.")
       << w->process().stdout_text();
+  w->type("/inbox open " + std::to_string(feedback_id));
+  auto feedback = event_of(w->wait_for(R"("event":"inbox_message","kind":"feedback")"));
+  EXPECT_EQ(feedback.value("kind", ""), "feedback") << w->process().stdout_text();
+  EXPECT_EQ(feedback.value("rating", ""), "helped");
+  EXPECT_EQ(feedback.value("text", ""), "Merci pour l'écoute de la semaine dernière");
+  w->type("/inbox dismiss " + std::to_string(feedback_id));
+  ASSERT_TRUE(w->wait_for(R"("event":"inbox_dismissed")")) << w->process().stdout_text();
+  w->type("/inbox list " + std::to_string(inbox_id));  // after the message: nothing left
+  ASSERT_TRUE(w->wait_for(R"("event":"inbox","items":[])")) << w->process().stdout_text();
   w->type("/inbox answer " + std::to_string(inbox_id));
   auto assigned = event_of(w->wait_for(R"("event":"assigned")"));
   EXPECT_EQ(assigned.value("inbox_id", std::int64_t{0}), inbox_id) << w->process().stdout_text();

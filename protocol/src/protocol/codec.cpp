@@ -578,6 +578,11 @@ struct schema<inbox_answer> {
                                                  f("inbox_id", &inbox_answer::inbox_id, id_r));
 };
 template <>
+struct schema<inbox_dismiss> {
+  static constexpr auto fields = std::make_tuple(f("rid", &inbox_dismiss::rid, rid_r),
+                                                 f("inbox_id", &inbox_dismiss::inbox_id, id_r));
+};
+template <>
 struct schema<inbox_count> {
   static constexpr auto fields = std::make_tuple(f("rid", &inbox_count::rid, rid_r),
                                                  f("unread", &inbox_count::unread, count_r));
@@ -1338,11 +1343,12 @@ template std::string encode<inbox_ack>(const inbox_ack&);
 template std::string encode<inbox_list>(const inbox_list&);
 template std::string encode<inbox_messages>(const inbox_messages&);
 template std::string encode<inbox_answer>(const inbox_answer&);
+template std::string encode<inbox_dismiss>(const inbox_dismiss&);
 template std::string encode<inbox_count>(const inbox_count&);
 template std::string encode<backup_put>(const backup_put&);
 template std::string encode<backup_get>(const backup_get&);
 template std::string encode<backup_blob>(const backup_blob&);
 template std::string encode<backup_delete>(const backup_delete&);
-static_assert(std::variant_size_v<message> == 59, "instantiate encode<T> for new messages");
+static_assert(std::variant_size_v<message> == 60, "instantiate encode<T> for new messages");
 
 }  // namespace relais::protocol

@@ -1374,6 +1374,55 @@ void permanence::inbox_answer(const std::shared_ptr<session>& s, worker_id w, co
   });
 }
 
+void permanence::inbox_dismiss(const std::shared_ptr<session>& s, worker_id w, const pr::inbox_dismiss& m) {
+  if (!on_call(w)) return reply_error(s, pr::error::off_shift, m.rid);
+  // Only a recipient may dismiss: her own unread list from just before the entry says so
+  // (an index range read of one row), then the claim is a compare-and-set on the entry.
+  inbox_query q;
+  q.worker = w;
+  q.after_id = m.inbox_id - 1;
+  q.limit = 1;
+  std::weak_ptr<session> weak = s;
+  store_.list_inbox_for_worker(q, [this, weak, m, w](std::error_code ec, std::vector<inbox_entry> entries) {
+    auto s2 = weak.lock();
+    if (!s2) return;
+    if (ec) return reply_store_error(s2, ec, m.rid, pr::error::inbox_not_found, pr::error::inbox_not_found);
+    if (entries.empty() || entries.front().id != m.inbox_id) {
+      // Not hers, gone, or no longer unread: which one is not told to a non-recipient.
+      return reply_error(s2, pr::error::inbox_not_found, m.rid);
+    }
+    store_.claim_inbox_entry(m.inbox_id, w, clock_.unix_ms(), [this, weak, m, w](std::error_code ec2) {
+      auto s3 = weak.lock();
+      if (ec2) {
+        if (s3) reply_store_error(s3, ec2, m.rid, pr::error::inbox_not_found, pr::error::already_taken);
+        return;
+      }
+      log::info("inbox_dismissed", {{"inbox", m.inbox_id}, {"worker", w}});
+      if (s3) {
+        pr::ok ok;
+        ok.rid = m.rid;
+        reply(s3, ok);
+      }
+      // The other recipients' counts moved too; those on shift are told (off means off).
+      std::vector<worker_id> on;
+      {
+        lock l(mu_);
+        for (const auto& [id, info] : workers_) {
+          if (info.on_call) on.push_back(id);
+        }
+      }
+      for (auto r : on) {
+        store_.count_unread_inbox(r, [this, r](std::error_code ec3, std::int64_t n) {
+          if (ec3) return;
+          pr::inbox_count c;
+          c.unread = n;
+          to_worker(r, frame(c));
+        });
+      }
+    });
+  });
+}
+
 // ---------------------------------------------------------------- facts
 
 std::size_t permanence::waiting_count() const {

@@ -680,6 +680,14 @@ struct inbox_answer {
   friend bool operator==(const inbox_answer&, const inbox_answer&) = default;
 };
 
+/// `inbox.dismiss`: a recipient takes an entry out of every recipient's unread list without
+/// answering it (a feedback, a message handled elsewhere).
+struct inbox_dismiss {
+  RELAIS_PROTOCOL_MESSAGE("inbox.dismiss", client, worker);
+  std::int64_t inbox_id = 0;
+  friend bool operator==(const inbox_dismiss&, const inbox_dismiss&) = default;
+};
+
 /// `inbox.count`: unanswered inbox entries.
 struct inbox_count {
   RELAIS_PROTOCOL_MESSAGE("inbox.count", server, server);
@@ -741,7 +749,7 @@ using message = std::variant<
     conversation_end, conversation_ended, conversation_transfer, conversation_transferred,
     history_get, history_page, sync, sync_done,
     inbox_list_recipients, inbox_recipients, inbox_send, inbox_ack, inbox_list,
-    inbox_messages, inbox_answer, inbox_count,
+    inbox_messages, inbox_answer, inbox_dismiss, inbox_count,
     backup_put, backup_get, backup_blob, backup_delete>;
 
 namespace detail {

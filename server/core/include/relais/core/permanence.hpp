@@ -88,6 +88,8 @@ class permanence {
   void inbox_list(const std::shared_ptr<session>& s, worker_id w, const protocol::inbox_list& m);
   void inbox_answer(const std::shared_ptr<session>& s, worker_id w, const bytes& worker_key,
                     const protocol::inbox_answer& m);
+  /// inbox.dismiss: a recipient on shift takes an entry out of every unread list (a feedback).
+  void inbox_dismiss(const std::shared_ptr<session>& s, worker_id w, const protocol::inbox_dismiss& m);
 
   // ---- facts for tests and the bench
   [[nodiscard]] std::size_t waiting_count() const;
