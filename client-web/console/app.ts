@@ -607,6 +607,8 @@ export class ConsoleApp {
   private renderDesk(): void {
     const d = this.desk_!;
     const root = document.getElementById('desk')!;
+    // For tests and scripts: whether everything shown is already sealed on the server.
+    root.dataset['save'] = d.saveIdle ? 'idle' : 'pending';
     let shift = document.getElementById('shift-panel');
     if (!shift) {
       shift = h('section', { id: 'shift-panel', class: 'panel', 'aria-labelledby': 'shift-title' });
@@ -833,6 +835,8 @@ export class ConsoleApp {
               'details',
               { id: `past-${c.id}`, open: openIds.has(`past-${c.id}`) },
               h('summary', { text: this.t('conversation_label', { id: c.id }) + ' · ' + c.messages.length }),
+              c.prechat ? h('p', { class: 'sealed-text' }, h('strong', { text: this.t('prechat_title') + ' : ' }), c.prechat) : null,
+              c.inboxText ? h('p', { class: 'sealed-text' }, h('strong', { text: this.t('inbox_left_title') + ' : ' }), c.inboxText) : null,
               h('ol', { class: 'log' }, ...c.messages.map((m) => h('li', { class: 'msg ' + m.sender }, h('span', { class: 'who', text: (m.sender === 'worker' ? this.t('me') : this.t('them')) + ' : ' }), h('span', { class: 'text', text: m.text || this.t('from_other_device') })))),
               note ? h('p', { class: 'note-text' }, h('strong', { text: this.t('note_title') + ' : ' }), note) : null,
               h('button', { type: 'button', id: `print-${c.id}`, text: this.t('export_print'), onclick: () => this.printTranscript(c.id) }),

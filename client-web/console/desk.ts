@@ -115,6 +115,7 @@ export class Desk {
   private readonly listeners_ = new Set<() => void>();
   private saveTimer_: ReturnType<typeof setTimeout> | undefined;
   private saving_: Promise<void> = Promise.resolve();
+  private uploads_ = 0;
   private readonly link_: Link;
   private readonly env_: DeskEnv;
   private readonly sealer_: VaultSealer;
@@ -438,6 +439,8 @@ export class Desk {
   async startShift(): Promise<void> {
     this.onShiftState(await this.link_.request({ type: 'shift.start' }));
     await this.refreshQueue();
+    // Messages left while closed wait for this moment (CRYPTO.md §17: opened here, in the console).
+    await this.refreshInbox().catch(() => undefined);
   }
 
   /** Stops the shift; open conversations are handed over or ended as chosen. */
@@ -751,6 +754,11 @@ export class Desk {
 
   // ---- saving ----------------------------------------------------------------------------
 
+  /** True when no save is waiting or under way: everything shown is sealed on the server (or failed, with a notice). */
+  get saveIdle(): boolean {
+    return this.saveTimer_ === undefined && this.uploads_ === 0;
+  }
+
   /** Schedules a save of the sealed vault after a short quiet period. */
   scheduleSave(): void {
     if (this.saveTimer_ !== undefined) clearTimeout(this.saveTimer_);
@@ -766,9 +774,16 @@ export class Desk {
       clearTimeout(this.saveTimer_);
       this.saveTimer_ = undefined;
     }
-    this.saving_ = this.saving_.then(() => this.upload()).catch((e: unknown) => {
-      this.notice({ kind: 'save_failed', detail: e instanceof ServerError ? e.errorName : 'connection' });
-    });
+    this.uploads_ += 1;
+    this.saving_ = this.saving_
+      .then(() => this.upload())
+      .catch((e: unknown) => {
+        this.notice({ kind: 'save_failed', detail: e instanceof ServerError ? e.errorName : 'connection' });
+      })
+      .finally(() => {
+        this.uploads_ -= 1;
+        if (this.saveIdle) this.changed();
+      });
     return this.saving_;
   }
 

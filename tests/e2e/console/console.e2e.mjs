@@ -1,146 +1,296 @@
-// The worker console in Debian's chromium against a real relaisd, with relais-cli playing the
-// beneficiary (issue 9 "Done when"), run by ctest as e2e.console.scenario:
-// login with TOTP enrolment, first-run keys certified by the org key, shift, queue, take,
-// messages both ways, private note, end, off shift, restore on a fresh profile with the
-// recovery key (history and note back), axe-core on every screen, and no typed text in the
-// server's data folder or log.
+// The worker console end to end (issue 9 "Done when"), in Debian's chromium against a real
+// relaisd, run by ctest as e2e.console.scenario. Three browsers with fresh profiles: Camille's
+// console, the beneficiary's widget (/widget/ opened on its own), Nadia's console; relais-cli
+// plays the beneficiary who leaves a message while the permanence is closed (the widget's inbox
+// has not landed yet) and comes back for the answer.
+//   Camille logs in (wrong password refused), enrols TOTP from the QR code's URI, creates her
+//   keys certified by the org key, logs in again with a TOTP code and unlocks them with her
+//   passphrase (a wrong one refused); starts her shift. The beneficiary opens the widget, fills the
+//   pre-chat and waits; Camille takes her; messages both ways; a private note (one too long is
+//   refused); a transfer to a worker who does not exist is refused with a clear sentence; the
+//   transfer to Nadia (second account, her own console and certified keys), who writes first
+//   (held until the beneficiary writes) and continues; Nadia ends. Camille goes off (the end-of-shift choice), Nadia too; a new beneficiary sees the
+//   widget's closed screen; a message and a feedback are left (relais-cli); at Camille's next
+//   shift both are opened in her console, the feedback is dismissed, the message answered and
+//   the answer reaches the beneficiary when she comes back. Camille's console restored on a fresh
+//   profile with the recovery key: history, pre-chat, message left and notes are there.
+// axe-core (serious/critical) on every console screen; a screenshot per step in
+// $RELAIS_E2E_ARTIFACTS/console/; at the end relaisd's data folder and output hold none of the
+// typed text, notes included.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { axeViolations, beneficiary, clientWeb, currentStep, freshTotp, newBrowser, run, relaisCli, screenshot, startServer, tempDir, totpAt } from './support.mjs';
+import { axeViolations, filesUnder, launchBrowser, paths, screenshots, startServer } from '../harness/harness.mjs';
+import { addWorker, certify, cliBeneficiary, currentStep, freshTotp, totpAt } from './support.mjs';
 
-const webRoot = process.env.CONSOLE_WEB_ROOT ?? path.join(clientWeb, 'console/dist');
-const camille = { username: 'camille', displayName: 'Camille', password: 'une phrase de passe du test 1' };
+const camille = { username: 'camille', displayName: 'Camille', password: 'correct horse battery staple' }; // the harness's account
+const nadia = { username: 'nadia', displayName: 'Nadia', password: 'une autre phrase de passe 2' };
 const passphrase = 'coffre de Camille, phrase longue';
+// Every text typed in the run carries a canary the final scan looks for.
 const typed = {
-  first: 'Bonjour, je voudrais parler à quelqu’un (texte canari 7f3a)',
-  reply: 'Je vous écoute, prenez votre temps (texte canari 91bc)',
-  second: 'Merci, ça me fait du bien (texte canari 44d2)',
-  note: 'Note privée : rappeler jeudi (texte canari c0de)',
+  name: 'Anastasia-c4n4',
+  waiting: 'Bonjour, je voudrais parler à quelqu’un (canari 7f3a)',
+  reply: 'Je vous écoute, prenez votre temps (canari 91bc)',
+  second: 'Merci, ça me fait du bien (canari 44d2)',
+  note: 'Note privée : rappeler jeudi (canari c0de)',
+  nadiaFirst: 'Bonjour, ici Nadia, Camille m’a passé le relais (canari 5e11)',
+  toNadia: 'D’accord, merci Nadia (canari 8b0b)',
+  inbox: 'Bonsoir, pouvez-vous me rappeler demain ? (canari 1b0x)',
+  feedback: 'Merci pour l’écoute de la semaine dernière (canari fe3d)',
+  answer: 'Bonjour, je vous rappelle demain à 10 h (canari a45w)',
+  back: 'Me revoilà (canari b4ck)',
 };
 
-const dir = tempDir('relais-console-e2e-');
 let server;
-let browsers = [];
-let totpUri = '';
-let lastStep = 0;
-let recoveryKey = '';
-let conversationId = 0;
+const browsers = [];
+rmSync(join(paths.artifacts, 'console'), { recursive: true, force: true }); // this run's screenshots only
+const shot = screenshots('console');
+const cliDir = mkdtempSync(join(tmpdir(), 'relais-console-cli-'));
 
-async function expectAccessible(page, screen) {
-  await screenshot(page, screen);
+async function screen(page, name) {
+  await shot(page, name);
   const violations = await axeViolations(page);
-  assert.deepEqual(violations, [], `${screen}: ${JSON.stringify(violations)}`);
+  assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations)}`);
 }
 
-async function login(page, password, code) {
-  await page.goto(`${server.url}/console/`);
-  await page.getByLabel('Identifiant').fill(camille.username);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+/** The frame types (and error names) each page exchanged lately, for a failure's message; no content. */
+const frameLog = new Map();
+
+async function newPage(name, size) {
+  const b = await launchBrowser(size);
+  browsers.push(b);
+  const page = await b.context.newPage();
+  page.on('dialog', (d) => void d.accept());
+  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
+  const log = [];
+  frameLog.set(name, log);
+  const keep = (dir) => (f) => {
+    try {
+      const j = JSON.parse(f.payload);
+      log.push(`${dir}${j.type}${j.name ? `:${j.name}` : ''}`);
+      if (log.length > 30) log.shift();
+    } catch {
+      // not a JSON frame
+    }
+  };
+  page.on('websocket', (ws) => {
+    ws.on('framesent', keep('>'));
+    ws.on('framereceived', keep('<'));
+  });
+  return page;
+}
+
+async function login(page, who, code) {
+  await page.goto(`${server.origin}/console/`);
+  await page.getByLabel('Identifiant').fill(who.username);
+  await page.getByLabel('Mot de passe', { exact: true }).fill(who.password);
   if (code) await page.getByLabel('Code à 6 chiffres').fill(code);
   await page.getByRole('button', { name: 'Se connecter' }).click();
 }
 
-before(async () => {
-  server = await startServer({ dir, webRoot, workers: [camille] });
-});
-
-after(async () => {
-  for (const b of browsers) await b.close().catch(() => {});
-  await server?.stop();
-});
-
-test('worker console, browser to browser', async (t) => {
-  const browser = await newBrowser('camille');
-  browsers.push(browser);
-  const page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept());
-
-  await t.test('a wrong password is refused with a clear sentence and nothing typed is lost', async () => {
-    await login(page, 'pas le bon mot de passe');
-    await page.locator('#login-error').filter({ hasText: 'incorrect' }).waitFor();
-    assert.equal(await page.getByLabel('Identifiant').inputValue(), camille.username);
-    await expectAccessible(page, 'login-refused');
-  });
-
-  await t.test('TOTP enrolment shows the QR code, the key as text and the otpauth link', async () => {
-    await page.getByLabel('Mot de passe', { exact: true }).fill(camille.password);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-    await page.locator('#totp-uri').waitFor();
-    totpUri = await page.locator('#totp-uri').getAttribute('href');
-    assert.match(totpUri, /^otpauth:\/\/totp\//);
-    const secret = (await page.locator('#totp-secret').textContent()).replace(/ /g, '');
-    assert.equal(secret, new URL(totpUri).searchParams.get('secret'));
+/** TOTP enrolment from the screen (the QR code's URI); returns the URI and the step used. */
+async function enrolTotp(page, name, check) {
+  await page.locator('#totp-uri').waitFor();
+  const uri = await page.locator('#totp-uri').getAttribute('href');
+  assert.match(uri, /^otpauth:\/\/totp\//);
+  if (check) {
     // The QR code is an image named by its caption; the key stays written out beside it.
     const qr = page.getByRole('img', { name: 'QR code à scanner' });
     assert.equal(await qr.count(), 1);
     assert.ok((await qr.locator('path').getAttribute('d')).length > 100);
-    await expectAccessible(page, 'totp-enrolment');
-    await page.getByLabel('Code à 6 chiffres').fill(totpAt(totpUri, currentStep() - 5));
+    assert.equal((await page.locator('#totp-secret').textContent()).replace(/ /g, ''), new URL(uri).searchParams.get('secret'));
+    await screen(page, `${name}-totp-enrolment`);
+    await page.getByLabel('Code à 6 chiffres').fill(totpAt(uri, currentStep() - 5));
     await page.getByRole('button', { name: 'Activer' }).click();
     await page.locator('#totp-error').filter({ hasText: 'incorrect' }).waitFor();
-    lastStep = currentStep();
-    await page.getByLabel('Code à 6 chiffres').fill(totpAt(totpUri, lastStep));
-    await page.getByRole('button', { name: 'Activer' }).click();
-    await page.locator('#setup-identity-key').waitFor();
-  });
+  }
+  const step = currentStep();
+  await page.getByLabel('Code à 6 chiffres').fill(totpAt(uri, step));
+  await page.getByRole('button', { name: 'Activer' }).click();
+  await page.locator('#setup-identity-key').waitFor();
+  return { uri, step };
+}
 
-  await t.test('first-run keys: the admin certifies the identity key, the recovery key is shown once', async () => {
-    const ik = (await page.locator('#setup-identity-key').textContent()).trim();
-    assert.match(await page.locator('#setup-command').textContent(), new RegExp(`--identity-key ${ik}`));
-    await expectAccessible(page, 'key-setup');
-    const certificate = run(relaisCli, ['org', 'certify', '--org-key', server.orgKeyFile, '--identity-key', ik, '--name', camille.displayName]).trim();
+/** First-run keys certified by the org key; returns the recovery key shown once. */
+async function setUpKeys(page, who, name, check) {
+  const ik = (await page.locator('#setup-identity-key').textContent()).trim();
+  assert.match(await page.locator('#setup-command').textContent(), new RegExp(`--identity-key ${ik}`));
+  if (check) await screen(page, `${name}-key-setup`);
+  await page.getByLabel('Phrase de passe', { exact: true }).fill(passphrase);
+  await page.getByLabel('Phrase de passe (encore)').fill(passphrase);
+  if (check) {
     await page.getByLabel('Certificat reçu').fill('pas un certificat');
-    await page.getByLabel('Phrase de passe', { exact: true }).fill(passphrase);
-    await page.getByLabel('Phrase de passe (encore)').fill(passphrase);
     await page.getByRole('button', { name: 'Créer mes clés' }).click();
     await page.locator('#setup-error').filter({ hasText: 'certificat' }).waitFor();
-    await page.getByLabel('Certificat reçu').fill(certificate);
-    await page.getByRole('button', { name: 'Créer mes clés' }).click();
-    await page.locator('#recovery-key').waitFor({ timeout: 30_000 }).catch(async (e) => {
-      throw new Error(`no recovery key; the console says: ${await page.locator('#setup-error').textContent()} (identity key ${ik}, shown now ${await page.locator('#setup-identity-key').textContent()}, certificate ${certificate}, box ${JSON.stringify(await page.getByLabel('Certificat reçu').inputValue())})`, { cause: e });
-    });
-    recoveryKey = (await page.locator('#recovery-key').textContent()).trim();
-    assert.match(recoveryKey, /^([0-9A-Z]{4}-){12}[0-9A-Z]{4}$/);
-    await expectAccessible(page, 'recovery-key');
-    await page.getByLabel('J’ai noté ma clé de secours').check();
-    await page.getByRole('button', { name: 'Continuer' }).click();
-    await page.locator('#shift-state').waitFor();
+  }
+  await page.getByLabel('Certificat reçu').fill(certify(server, ik, who.displayName));
+  await page.getByRole('button', { name: 'Créer mes clés' }).click();
+  await page.locator('#recovery-key').waitFor({ timeout: 30_000 });
+  const recoveryKey = (await page.locator('#recovery-key').textContent()).trim();
+  assert.match(recoveryKey, /^([0-9A-Z]{4}-){12}[0-9A-Z]{4}$/);
+  if (check) await screen(page, `${name}-recovery-key`);
+  await page.getByLabel('J’ai noté ma clé de secours').check();
+  await page.getByRole('button', { name: 'Continuer' }).click();
+  await page.locator('#shift-state').waitFor();
+  return recoveryKey;
+}
+
+/**
+ * Logs out and in again with a TOTP code, then unlocks with the passphrase: how every later
+ * shift begins. Returns the TOTP step used.
+ */
+async function loginAgain(page, who, totp, name) {
+  await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.locator('#login-form').waitFor();
+  const { code, step } = await freshTotp(totp.uri, totp.step);
+  await login(page, who, code);
+  await page.locator('#unlock-form').waitFor();
+  if (name) await screen(page, `${name}-unlock`);
+  await page.getByLabel('Phrase de passe', { exact: true }).fill('pas la bonne phrase');
+  await page.getByRole('button', { name: 'Déverrouiller' }).click();
+  await page.locator('#unlock-error').filter({ hasText: 'incorrecte' }).waitFor({ timeout: 30_000 });
+  await page.getByLabel('Phrase de passe', { exact: true }).fill(passphrase);
+  await page.getByRole('button', { name: 'Déverrouiller' }).click();
+  await page.locator('#shift-state').waitFor({ timeout: 30_000 });
+  return { uri: totp.uri, step };
+}
+
+async function startShift(page) {
+  await page.getByRole('button', { name: 'Commencer la permanence' }).click();
+  await page.locator('#shift-state').filter({ hasText: 'Vous êtes en permanence' }).waitFor();
+}
+
+async function stopShift(page, handover) {
+  await page.getByLabel('Conversations ouvertes à la fin :').selectOption(handover);
+  await page.getByRole('button', { name: 'Terminer la permanence' }).click();
+  await page.locator('#shift-state').filter({ hasText: 'hors permanence' }).waitFor();
+}
+
+/** Waits until the console's debounced save of the vault has reached the server, and checks it did not fail. */
+async function vaultSaved(page) {
+  await page.locator('#desk[data-save="idle"]').waitFor();
+  assert.equal(await page.locator('#notices').filter({ hasText: 'sauvegarde' }).count(), 0);
+}
+
+before(async () => {
+  server = await startServer({ workerName: camille.username, displayName: camille.displayName });
+});
+
+after(async () => {
+  for (const b of browsers) await b.close().catch(() => {});
+  await server?.stop().catch(() => {});
+  server?.cleanup();
+});
+
+/** What the consoles say, for a failure's message. */
+async function consolesSay() {
+  const out = [];
+  for (const b of browsers) {
+    for (const p of b.context.pages()) {
+      const text = await p.evaluate(() => [document.querySelector('#notices')?.textContent, document.querySelector('#connection-status')?.textContent]
+        .filter(Boolean).join(' | ')).catch(() => '');
+      if (text) out.push(`${p.url()}: ${text}`);
+    }
+  }
+  for (const [name, log] of frameLog) out.push(`${name} frames: ${log.join(' ')}`);
+  return out.join('\n');
+}
+
+test('worker console: shift, widget beneficiary, transfer, closed inbox, next shift, restore', async (top) => {
+  // One scenario in steps: a failed step fails the ones after it at once (they depend on it).
+  let failed = '';
+  const t = {
+    test: (name, fn) => top.test(name, async () => {
+      assert.equal(failed, '', `an earlier step failed: ${failed}`);
+      try {
+        await fn();
+      } catch (e) {
+        failed = name;
+        for (const b of browsers) for (const p of b.context.pages()) await shot(p, 'failed').catch(() => {});
+        throw new Error(`${e.message}\nthe consoles say:\n${await consolesSay()}`, { cause: e });
+      }
+    }),
+  };
+  const nadiaId = addWorker(server, nadia.username, nadia.displayName, nadia.password);
+  const page = await newPage('camille');
+  let totp;
+  let recoveryKey;
+  let conversationId;
+
+  await t.test('a wrong password is refused with a clear sentence and nothing typed is lost', async () => {
+    await page.goto(`${server.origin}/console/`);
+    await screen(page, 'login');
+    await login(page, { ...camille, password: 'pas le bon mot de passe' });
+    await page.locator('#login-error').filter({ hasText: 'incorrect' }).waitFor();
+    assert.equal(await page.getByLabel('Identifiant').inputValue(), camille.username);
+    await screen(page, 'login-refused');
   });
 
-  await t.test('off shift is said plainly; starting the shift shows the queue', async () => {
+  await t.test('TOTP enrolment by QR code, then keys certified by the org key, recovery key shown once', async () => {
+    await page.getByLabel('Mot de passe', { exact: true }).fill(camille.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    totp = await enrolTotp(page, 'camille', true);
+    recoveryKey = await setUpKeys(page, camille, 'camille', true);
+  });
+
+  await t.test('she logs in again with a TOTP code and unlocks her keys with her passphrase', async () => {
+    totp = await loginAgain(page, camille, totp, 'camille');
+  });
+
+  await t.test('off shift is said plainly; the shift starts', async () => {
     assert.match(await page.locator('#shift-state').textContent(), /hors permanence.*aucune notification/);
-    await expectAccessible(page, 'desk-off');
-    await page.getByRole('button', { name: 'Commencer la permanence' }).click();
-    await page.locator('#shift-state').filter({ hasText: 'Vous êtes en permanence' }).waitFor();
+    await screen(page, 'desk-off');
+    await startShift(page);
     await page.locator('#queue-count').filter({ hasText: 'Personne n’attend' }).waitFor();
   });
 
-  const ben = beneficiary(server, dir, 'b1');
-  await t.test('a beneficiary waits; the worker takes them; messages go both ways', async () => {
-    ben.type('/join');
-    await ben.waitFor((e) => e.event === 'queued', 'queued');
+  // Nadia, a colleague with her own console and certified keys, on shift too.
+  const nadiaPage = await newPage('nadia');
+  await t.test('a second worker sets up her console and starts her shift', async () => {
+    await login(nadiaPage, nadia);
+    const nadiaTotp = await enrolTotp(nadiaPage, 'nadia', false);
+    await setUpKeys(nadiaPage, nadia, 'nadia', false);
+    await loginAgain(nadiaPage, nadia, nadiaTotp);
+    await startShift(nadiaPage);
+  });
+
+  const widgetPage = await newPage('widget', { width: 420, height: 900 });
+  await t.test('a beneficiary opens the widget and waits; the worker takes her; messages go both ways', async () => {
+    await widgetPage.goto(`${server.origin}/widget/#${new URLSearchParams({ lang: 'fr', org: server.fingerprint })}`);
+    await widgetPage.getByRole('button', { name: 'Commencer une discussion' }).click();
+    await widgetPage.getByLabel('Votre prénom ou un pseudonyme').fill(typed.name);
+    await widgetPage.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
+    await widgetPage.getByRole('heading', { name: 'Vous êtes en attente' }).waitFor();
+    await widgetPage.getByLabel('Votre message').fill(typed.waiting);
+    await widgetPage.getByRole('button', { name: 'Envoyer' }).click();
+    await shot(widgetPage, 'widget-waiting');
+
     await page.locator('#queue-list li').first().waitFor({ timeout: 15_000 });
-    await expectAccessible(page, 'queue');
+    await screen(page, 'queue');
     await page.getByRole('button', { name: 'Prendre la personne suivante' }).click();
     const pane = page.locator('article.pane').first();
     await pane.waitFor();
     conversationId = Number((await pane.getAttribute('id')).replace('conversation-', ''));
-    await ben.waitFor((e) => e.event === 'secured', 'secured');
-    ben.type(typed.first);
-    await page.locator(`#log-${conversationId}`).filter({ hasText: typed.first }).waitFor();
+    // The pre-chat answers (sealed to her, or as a first message) and the message written while waiting.
+    await pane.filter({ hasText: typed.name }).waitFor({ timeout: 30_000 });
+    await page.locator(`#log-${conversationId}`).filter({ hasText: typed.waiting }).waitFor();
+    await widgetPage.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor();
+
     const compose = page.locator(`#compose-${conversationId}`);
     await compose.fill(typed.reply);
     await compose.press('Enter');
-    await ben.waitFor((e) => e.event === 'message' && e.text === typed.reply, 'the reply');
-    ben.type(typed.second);
+    await widgetPage.getByRole('log').getByText(typed.reply).waitFor();
+    await widgetPage.getByLabel('Votre message').fill(typed.second);
+    await widgetPage.getByRole('button', { name: 'Envoyer' }).click();
     await page.locator(`#log-${conversationId}`).filter({ hasText: typed.second }).waitFor();
     await page.locator(`#log-${conversationId} .msg.worker .meta`).filter({ hasText: /reçu|lu/ }).first().waitFor();
-    await expectAccessible(page, 'conversation');
+    await shot(widgetPage, 'widget-chat');
+    await screen(page, 'conversation');
   });
 
-  await t.test('a private note is saved, a note too long is refused and kept in the box', async () => {
+  await t.test('a private note is saved; one too long is refused and kept in the box', async () => {
     const note = page.locator(`#note-${conversationId}`);
     await note.fill('x'.repeat(4001));
     await page.locator(`#note-save-${conversationId}`).click();
@@ -149,62 +299,134 @@ test('worker console, browser to browser', async (t) => {
     await note.fill(typed.note);
     await page.locator(`#note-save-${conversationId}`).click();
     await page.locator(`#note-status-${conversationId}`).filter({ hasText: 'Note enregistrée' }).waitFor();
+    await screen(page, 'note');
   });
 
-  await t.test('the conversation ends; the worker goes off', async () => {
-    await page.locator(`#end-${conversationId}`).click();
-    await page.locator(`#state-${conversationId}`).filter({ hasText: 'Conversation terminée' }).waitFor();
-    await ben.waitFor((e) => e.event === 'ended', 'ended');
-    await page.getByRole('button', { name: 'Terminer la permanence' }).click();
-    await page.locator('#shift-state').filter({ hasText: 'hors permanence' }).waitFor();
+  await t.test('a transfer to nobody is refused clearly; the transfer to Nadia, who continues', async () => {
+    await page.getByLabel('Numéro de la collègue').fill('999999');
+    await page.locator(`#transfer-${conversationId}`).click();
+    await page.locator('#notices').filter({ hasText: 'Le transfert a été refusé' }).waitFor();
+    await screen(page, 'transfer-refused');
+
+    await page.getByLabel('Numéro de la collègue').fill(String(nadiaId));
+    await page.locator(`#transfer-${conversationId}`).click();
+    await page.locator(`#state-${conversationId}`).filter({ hasText: 'Conversation confiée' }).waitFor();
+    // The widget checked Camille's signature over the transfer and now talks to Nadia.
+    await widgetPage.getByRole('heading', { name: 'Discussion avec Nadia' }).waitFor();
+
+    const nadiaPane = nadiaPage.locator(`#conversation-${conversationId}`);
+    await nadiaPane.waitFor();
+    // Nadia writes first: held until the beneficiary's first message to her opens the session.
+    const compose = nadiaPage.locator(`#compose-${conversationId}`);
+    await compose.fill(typed.nadiaFirst);
+    await compose.press('Enter');
+    await nadiaPage.locator(`#log-${conversationId} .msg.worker .meta`).filter({ hasText: 'gardé' }).waitFor();
+    await screen(nadiaPage, 'nadia-transferred');
+    await widgetPage.getByLabel('Votre message').fill(typed.toNadia);
+    await widgetPage.getByRole('button', { name: 'Envoyer' }).click();
+    await nadiaPage.locator(`#log-${conversationId}`).filter({ hasText: typed.toNadia }).waitFor();
+    await widgetPage.getByRole('log').getByText(typed.nadiaFirst).waitFor();
+    // Camille's history did not follow through the server, nor her note.
+    assert.equal(await nadiaPane.filter({ hasText: typed.second }).count(), 0);
+    assert.equal(await nadiaPage.locator(`#note-${conversationId}`).inputValue(), '');
+    await shot(widgetPage, 'widget-transferred');
+    await screen(nadiaPage, 'nadia-conversation');
+  });
+
+  await t.test('the conversation ends; the first worker goes off, then the second', async () => {
+    await nadiaPage.locator(`#end-${conversationId}`).click();
+    await nadiaPage.locator(`#state-${conversationId}`).filter({ hasText: 'Conversation terminée' }).waitFor();
+    await widgetPage.getByRole('heading', { name: 'Merci d’avoir écrit' }).waitFor();
+    await shot(widgetPage, 'widget-ended');
+    await stopShift(page, 'end');
     await page.locator('#queue-panel').filter({ hasText: 'pendant la permanence' }).waitFor();
-    await expectAccessible(page, 'desk-ended-off');
-    // Let the debounced save of the vault reach the server before the browser closes.
-    await page.waitForFunction(() => !document.querySelector('#notices')?.textContent?.includes('sauvegarde'));
+    await screen(page, 'desk-off-after-shift');
+    await stopShift(nadiaPage, 'colleague');
+    await vaultSaved(page);
+  });
+
+  const ben = cliBeneficiary(server, join(cliDir, 'b2'), 'b2');
+  await t.test('a new beneficiary sees the closed screen and leaves a message; a feedback is left too', async () => {
+    const closed = await newPage('widget-closed', { width: 420, height: 900 });
+    await closed.goto(`${server.origin}/widget/#${new URLSearchParams({ lang: 'fr', org: server.fingerprint })}`);
+    await closed.getByText('La permanence est fermée').first().waitFor();
+    await shot(closed, 'widget-closed');
+    // The widget cannot leave a message yet: relais-cli seals it to the verified workers (CRYPTO.md §17).
+    ben.type(`/inbox ${typed.inbox}`);
+    await ben.waitFor((e) => e.event === 'inbox_sent', 'inbox_sent');
+    const other = cliBeneficiary(server, join(cliDir, 'b3'), 'b3');
+    other.type(`/feedback helped ${typed.feedback}`);
+    await other.waitFor((e) => e.event === 'inbox_sent', 'feedback inbox_sent');
+    await other.quit();
     await ben.quit();
   });
 
+  await t.test('at the next shift the message is opened and answered, the feedback dismissed', async () => {
+    await startShift(page);
+    const message = page.locator('#inbox-list li.message');
+    await message.filter({ hasText: typed.inbox }).waitFor({ timeout: 15_000 });
+    const feedback = page.locator('#inbox-list li.feedback');
+    await feedback.filter({ hasText: typed.feedback }).filter({ hasText: 'cela a aidé' }).waitFor();
+    await screen(page, 'inbox');
+    await feedback.getByRole('button', { name: 'Classer' }).click();
+    await feedback.waitFor({ state: 'detached' });
+    await message.getByRole('button', { name: 'Répondre' }).click();
+    const pane = page.locator('article.pane').filter({ hasText: typed.inbox });
+    await pane.waitFor();
+    const id = Number((await pane.getAttribute('id')).replace('conversation-', ''));
+    await page.locator(`#state-${id}`).filter({ hasText: 'message laissé' }).waitFor();
+    await page.locator(`#compose-${id}`).fill(typed.answer);
+    await page.locator(`#compose-${id}`).press('Enter');
+    await page.locator(`#log-${id} .msg.worker .meta`).filter({ hasText: 'gardé' }).waitFor();
+    await screen(page, 'inbox-answer-held');
+
+    // She comes back (same identity): the conversation is there; her first word opens the session.
+    const back = cliBeneficiary(server, join(cliDir, 'b2'), 'b2-back');
+    await back.waitFor((e) => e.event === 'secured', 'secured');
+    back.type(typed.back);
+    await page.locator(`#log-${id}`).filter({ hasText: typed.back }).waitFor();
+    await back.waitFor((e) => e.event === 'message' && e.text === typed.answer, 'the held answer');
+    await page.locator(`#log-${id} .msg.worker .meta`).filter({ hasText: /envoyé|reçu|lu/ }).waitFor();
+    await screen(page, 'inbox-answered');
+    await page.locator(`#end-${id}`).click();
+    await back.waitFor((e) => e.event === 'ended', 'ended');
+    await back.quit();
+    await stopShift(page, 'end');
+    await vaultSaved(page);
+  });
+
   await t.test('a fresh profile restores keys, history and notes with the recovery key', async () => {
-    const fresh = await newBrowser('camille-restored');
-    browsers.push(fresh);
-    const p2 = await fresh.newPage();
-    const { code, step } = await freshTotp(totpUri, lastStep);
-    lastStep = step;
-    await login(p2, camille.password, code);
+    const p2 = await newPage('camille-restored');
+    const { code } = await freshTotp(totp.uri, totp.step);
+    await login(p2, camille, code);
     await p2.locator('#unlock-form').waitFor();
-    await expectAccessible(p2, 'unlock');
     await p2.getByRole('button', { name: /clé de secours/ }).click();
     await p2.getByLabel('Clé de secours (52 caractères)').fill(recoveryKey.toLowerCase());
     await p2.getByLabel('Phrase de passe', { exact: true }).fill('nouvel appareil, nouvelle phrase');
     await p2.getByLabel('Phrase de passe (encore)').fill('nouvel appareil, nouvelle phrase');
-    await expectAccessible(p2, 'restore');
+    await screen(p2, 'restore');
     await p2.getByRole('button', { name: 'Restaurer' }).click();
     await p2.locator('#shift-state').waitFor({ timeout: 30_000 });
-    const past = p2.locator(`#past-${conversationId}`);
-    await past.locator('summary').click();
-    for (const text of [typed.first, typed.reply, typed.second, typed.note]) await past.filter({ hasText: text }).waitFor();
-    await expectAccessible(p2, 'restored-desk');
+    for (const summary of await p2.locator('#past-list summary').all()) await summary.click();
+    const past = p2.locator('#past-list');
+    for (const text of [typed.name, typed.waiting, typed.reply, typed.second, typed.note, typed.inbox, typed.answer, typed.back]) {
+      await past.filter({ hasText: text }).waitFor();
+    }
+    await screen(p2, 'restored-desk');
   });
 
   await t.test('the server kept none of the typed text, notes included', async () => {
+    for (const b of browsers.splice(0)) await b.close();
     await server.stop();
-    server = undefined;
-    const files = [];
-    const walk = (d) => {
-      for (const name of readdirSync(d)) {
-        const f = path.join(d, name);
-        if (statSync(f).isDirectory()) walk(f);
-        else files.push(f);
-      }
-    };
-    walk(path.join(dir, 'data'));
-    files.push(path.join(dir, 'relaisd.log'));
-    for (const f of files) {
-      const bytes = readFileSync(f);
-      for (const [what, text] of Object.entries(typed)) {
-        const needle = text.match(/canari \w+/)[0];
-        assert.equal(bytes.includes(Buffer.from(needle)), false, `${what} found in ${f}`);
-      }
+    const files = [...filesUnder(server.data), ...filesUnder(server.dir).filter((f) => f.path.endsWith('.log'))];
+    assert.ok(files.some((f) => f.path.endsWith('.db')), 'the store was scanned');
+    const output = server.lines.join('\n');
+    for (const [what, text] of Object.entries(typed)) {
+      const needle = /canari \w+|\w+-c4n4/.exec(text)[0];
+      for (const f of files) assert.equal(f.bytes.includes(Buffer.from(needle)), false, `${what} found in ${f.path}`);
+      assert.equal(output.includes(needle), false, `${what} in relaisd's output`);
     }
+    server.cleanup();
+    server = undefined;
   });
 });

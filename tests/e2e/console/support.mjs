@@ -1,30 +1,12 @@
-// Helpers of the console's browser tests: relaisd and relais-cli as child processes, TOTP
-// codes, chromium through playwright-core, screenshots and the axe-core check.
-// TODO(issue 8): move what tests/e2e/harness provides (relaisd on a free port, chromium
-// launch) to that harness once it lands, and import it here.
+// What the console's browser test needs beyond tests/e2e/harness/harness.mjs (relaisd on a free
+// port, chromium profiles, screenshots, axe-core and file scans come from there): TOTP codes
+// computed independently (RFC 6238 with node:crypto), a second worker account on the running
+// server, and relais-cli as a beneficiary (for what the widget cannot do yet), driven on stdin.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const clientWeb = path.join(repo, 'client-web');
-const require = createRequire(path.join(clientWeb, 'package.json'));
-export const { chromium } = require('playwright-core');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Binaries: RELAISD and RELAIS_CLI from ctest, or the given build folder. */
-export const relaisd = process.env.RELAISD ?? path.join(repo, 'build/server/app/relaisd');
-export const relaisCli = process.env.RELAIS_CLI ?? path.join(repo, 'build/cli/relais-cli');
-
-/** A fresh temporary folder. */
-export function tempDir(prefix) {
-  return mkdtempSync(path.join(tmpdir(), prefix));
-}
+import { paths } from '../harness/harness.mjs';
 
 /** Runs a command to completion; throws with its output if it fails. */
 export function run(cmd, args, input) {
@@ -33,51 +15,15 @@ export function run(cmd, args, input) {
   return r.stdout;
 }
 
-/** Waits until a line of `stream` matches `re`; resolves with the match. */
-function waitLine(stream, re, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: stream });
-    const timer = setTimeout(() => {
-      rl.close();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    rl.on('line', (line) => {
-      const m = line.match(re);
-      if (m) {
-        clearTimeout(timer);
-        rl.close();
-        resolve(m);
-      }
-    });
-  });
+/** Adds a worker account to the harness's server (relaisd user works on the store while it runs); returns her id. */
+export function addWorker(server, username, displayName, password) {
+  const out = run(paths.relaisd, ['--config', join(server.dir, 'relais.toml'), '--data-dir', server.data, 'user', 'add', username, '--display-name', displayName], `${password}\n`);
+  return Number(out.trim().split('\n').at(-1));
 }
 
-/** relaisd on a free port with an org key, TOTP required and the given worker accounts. */
-export async function startServer({ dir, webRoot, workers }) {
-  const org = JSON.parse(run(relaisCli, ['org', 'keygen', '--out', path.join(dir, 'org.key')]));
-  const config = path.join(dir, 'relais.toml');
-  writeFileSync(config, `[org]\npublic_key = "${org.public_key}"\n[auth]\ntotp_required = true\n`);
-  const data = path.join(dir, 'data');
-  for (const w of workers) {
-    run(relaisd, ['--config', config, '--data-dir', data, 'user', 'add', w.username, '--display-name', w.displayName], `${w.password}\n`);
-  }
-  const log = path.join(dir, 'relaisd.log');
-  const child = spawn('/bin/sh', ['-c', 'exec "$0" --config "$1" --data-dir "$2" --web-root "$3" --listen 127.0.0.1:0 2>"$4"', relaisd, config, data, webRoot, log], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const m = await waitLine(child.stdout, /listening on https:\/\/[^:]+:(\d+)/, 30_000, 'relaisd listening');
-  child.stdout.resume();
-  const port = Number(m[1]);
-  return {
-    org,
-    data,
-    log,
-    port,
-    url: `https://127.0.0.1:${port}`,
-    orgKeyFile: path.join(dir, 'org.key'),
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
+/** A worker certificate for `identityKey`, signed by the harness's org key, as an admin would. */
+export function certify(server, identityKey, name) {
+  return run(paths.cli, ['org', 'certify', '--org-key', join(server.dir, 'org.key'), '--identity-key', identityKey, '--name', name]).trim();
 }
 
 /** The RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) of an otpauth URI at time step `step`. */
@@ -120,45 +66,13 @@ export async function freshTotp(uri, lastStep) {
   }
 }
 
-/** A chromium with a fresh profile (nothing shared with other contexts). */
-export async function newBrowser(name) {
-  const profile = tempDir(`relais-console-${name}-`);
-  return chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-const shots = path.join(repo, 'tests/e2e/screenshots/console');
-let shotCount = 0;
-
-/** Saves a screenshot of this step (kept by .ci/run). */
-export async function screenshot(page, name) {
-  mkdirSync(shots, { recursive: true });
-  shotCount += 1;
-  await page.screenshot({ path: path.join(shots, `${String(shotCount).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-/** Runs axe-core on the page; returns the serious and critical violations. */
-export async function axeViolations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
 /**
- * relais-cli chat as a beneficiary: commands go to its stdin, its JSON events are collected;
- * `waitFor(pred)` resolves with the first event that matches.
+ * relais-cli chat as a beneficiary with its own state folder (the same folder is the same
+ * person coming back): commands go to its stdin, its JSON events are collected.
  */
-export function beneficiary(server, dir, name) {
-  const child = spawn(relaisCli, ['--server', `127.0.0.1:${server.port}`, '--ca', path.join(server.data, 'tls/cert.pem'), 'chat', '--role', 'beneficiary', '--org-key-pub', server.org.public_key, '--state', path.join(dir, `${name}-state`), '--wait-timeout-ms', '60000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function cliBeneficiary(server, stateDir, name) {
+  const child = spawn(paths.cli, ['--server', `127.0.0.1:${server.port}`, '--ca', join(server.data, 'tls/cert.pem'), 'chat', '--role', 'beneficiary',
+    '--org-key-pub', server.orgPublicKey, '--state', stateDir, '--wait-timeout-ms', '60000'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events = [];
   const waiters = [];
   let stderr = '';
@@ -196,7 +110,9 @@ export function beneficiary(server, dir, name) {
     },
     async quit() {
       child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await new Promise((r) => child.once('exit', r));
+      clearTimeout(timer);
     },
   };
 }
