@@ -171,7 +171,11 @@ export class ConsoleApp {
       // Revoked or expired: log in again; the desk (and every draft in it) stays in memory.
       this.session_.token = undefined;
       this.showLogin(this.t('err_session_expired'));
-    } else if (s === 'stopped' && info.action === 'shift_ended') this.status_.textContent = this.t('shift_off');
+    } else if (s === 'stopped' && info.action === 'shift_ended') {
+      // Off means off: the schedule ended the shift and closed the connection; nothing arrives now.
+      this.status_.textContent = this.t('shift_ended_closed');
+      this.desk_?.shiftEndedByServer();
+    }
   }
 
   // ---- login -----------------------------------------------------------------------------
@@ -635,7 +639,29 @@ export class ConsoleApp {
     const last = notices.at(-1);
     if (!last) return;
     const key = ('notice_' + last.kind) as StringKey;
-    el.textContent = this.t(key, { id: last.conversationId ?? '', detail: last.detail ?? '' });
+    const detail = last.kind === 'transfer_refused' ? this.transferReason(last.detail) : (last.detail ?? '');
+    el.textContent = this.t(key, { id: last.conversationId ?? '', detail });
+  }
+
+  /** Why a transfer was refused, in words (the error name stays for the rare other cases). */
+  private transferReason(detail: string | undefined): string {
+    switch (detail) {
+      case 'keys_not_found':
+      case 'worker_not_found':
+      case 'not_found':
+        return this.t('transfer_why_unknown');
+      case 'off_shift':
+        return this.t('transfer_why_off');
+      case 'untrusted_org_key':
+      case 'certificate_expired':
+      case 'certificate_not_yet_valid':
+      case 'authentication_failed':
+      case 'malformed_input':
+      case 'invalid_public_key':
+        return this.t('transfer_why_untrusted');
+      default:
+        return detail ?? '';
+    }
   }
 
   private renderShift(el: HTMLElement): void {

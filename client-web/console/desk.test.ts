@@ -361,4 +361,26 @@ describe('Desk', () => {
     expect(t.vault.signedPreKeys.map((k) => k.id)).toEqual([firstSpk + 2]);
     expect(t.vault.sealedPreKeyStore().signedPreKey(firstSpk)).toBeUndefined();
   });
+
+  it('AnnouncesWhatArrivesOnShiftButNotWhatSheDidHerself', async () => {
+    const t = setup((f) => {
+      if (f.type === 'queue.take') return { type: 'conversation.assigned', conversation_id: 50, beneficiary_key: 'k', urgent: false, returning: false };
+      if (f.type === 'queue.list') return { type: 'queue.snapshot', total: 0, entries: [] };
+      if (f.type === 'inbox.list') return { type: 'inbox.messages', items: [], more: false };
+      if (f.type === 'shift.start') return { type: 'shift.state', state: 'on', mode: 'manual' };
+      return { type: 'ok' };
+    });
+    await t.desk.startShift();
+    expect(t.link.ofType('inbox.list')).toHaveLength(1); // messages left while closed are read at the shift's start
+    expect(await t.desk.take()).toBe(50);
+    expect(t.notified).toEqual([]);
+    t.desk.onPush({ type: 'conversation.assigned', conversation_id: 51, beneficiary_key: 'k2', urgent: false, returning: false, transferred_from: 3 });
+    t.desk.onPush({ type: 'inbox.count', unread: 1 });
+    expect(t.notified).toEqual(['assigned', 'message']);
+    // The schedule ends the shift (close 4004): off, and nothing is announced any more.
+    t.desk.shiftEndedByServer();
+    expect(t.desk.shift.state).toBe('off');
+    t.desk.onPush({ type: 'inbox.count', unread: 2 });
+    expect(t.notified).toEqual(['assigned', 'message']);
+  });
 });

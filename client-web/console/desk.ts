@@ -249,7 +249,8 @@ export class Desk {
     }
   }
 
-  private onAssigned(f: Frame): void {
+  /** A conversation given to her: by a push (transfer, automatic assignment: announced) or as the reply to her own take/answer (not announced). */
+  private onAssigned(f: Frame, ownAction = false): void {
     const id = Number(f['conversation_id']);
     const existing = this.vault.conversations.get(id);
     const rec = existing ?? newRecord(id, String(f['beneficiary_key']), f['urgent'] === true, f['returning'] === true, this.env_.now());
@@ -263,7 +264,7 @@ export class Desk {
       if (entry?.text !== undefined && rec.inboxText === undefined) rec.inboxText = entry.text;
     }
     this.vault.conversations.set(id, rec);
-    if (this.onShift) this.env_.notify('assigned');
+    if (this.onShift && !ownAction && !existing?.open) this.env_.notify('assigned');
     this.changed();
     this.scheduleSave();
   }
@@ -419,6 +420,11 @@ export class Desk {
     this.changed();
   }
 
+  /** The schedule ended her shift and relaisd closed her connections (4004): she is off, said so, nothing more arrives. */
+  shiftEndedByServer(): void {
+    this.onShiftState({ type: 'shift.state', state: 'off', mode: 'scheduled' });
+  }
+
   private onShiftState(f: Frame): void {
     const s: ShiftView = { state: f['state'] as ShiftView['state'], mode: f['mode'] as ShiftView['mode'] };
     if (typeof f['ends_at'] === 'number') s.endsAt = f['ends_at'];
@@ -479,7 +485,7 @@ export class Desk {
     if (ticketId !== undefined) f['ticket_id'] = ticketId;
     try {
       const assigned = await this.link_.request(f);
-      this.onAssigned(assigned);
+      this.onAssigned(assigned, true);
       await this.refreshQueue();
       return Number(assigned['conversation_id']);
     } catch (e) {
@@ -712,7 +718,7 @@ export class Desk {
     try {
       const assigned = await this.link_.request({ type: 'inbox.answer', inbox_id: inboxId });
       if (typeof assigned['inbox_id'] !== 'number') assigned['inbox_id'] = inboxId;
-      this.onAssigned(assigned);
+      this.onAssigned(assigned, true);
       this.inbox = this.inbox.filter((i) => i.inboxId !== inboxId);
       this.changed();
       return Number(assigned['conversation_id']);
