@@ -8,7 +8,12 @@ import type { BeneficiaryOptions, BeneficiarySession, ChatMessage, SessionEvent 
 import { formatWait, formatWhen, t, type Lang, type StringKey } from '../common/i18n/strings.js';
 import type { Message } from '../common/protocol/messages.js';
 import type { WidgetConfig } from './config.js';
-import { append, h, replace } from './dom.js';
+import { h, replace } from './dom.js';
+import type { FeedbackRating } from '../common/session/sealed_content.js';
+import {
+  feedbackChoices, feedbackMaxChars, feedbackToSend, inboxMaxChars, joinRefusalOffersInbox, prefillFromWaiting, sealFailureKey,
+  statusActions, waitingOfferKey,
+} from './inbox.js';
 import { prechatSummary, validPhone, type HelpMode } from './prechat.js';
 import { ShiftTripleDetector } from './shift_exit.js';
 
@@ -21,7 +26,7 @@ export interface AppEnvironment {
   readonly loadSession: () => Promise<SessionModule>;
 }
 
-type ScreenName = 'connecting' | 'status' | 'prechat' | 'waiting' | 'chat' | 'ended' | 'resume' | 'inbox' | 'blocked';
+type ScreenName = 'connecting' | 'status' | 'prechat' | 'waiting' | 'chat' | 'ended' | 'resume' | 'inbox' | 'pending' | 'blocked';
 
 interface Screen {
   readonly name: ScreenName;
@@ -191,7 +196,8 @@ export class WidgetApp {
         this.announce(t(L, 'chat.transferred', { name: e.name }));
         return;
       case 'ended':
-        this.show(this.endedScreen());
+        // Shown once per conversation: what the person chose or typed there is never reset.
+        if (this.screen_?.name !== 'ended') this.show(this.endedScreen());
         return;
       case 'queue_timeout':
         if (this.screen_?.name === 'waiting') this.screen_.update();
@@ -282,6 +288,7 @@ export class WidgetApp {
       case 'ended': return this.endedScreen();
       case 'resume': return this.resumeScreen();
       case 'inbox': return this.inboxScreen();
+      case 'pending': return this.pendingScreen();
       case 'blocked': return this.blockedScreen();
     }
   }
@@ -310,29 +317,37 @@ export class WidgetApp {
 
   private statusScreen(): Screen {
     const L = this.lang_;
-    const body = h('div');
-    const el = h('section', { class: 'screen' }, this.heading('status.heading'), body);
+    // The buttons are made once and only shown or hidden: a status push (at most one a second)
+    // never replaces the button the person is about to press. The lines and numbers are
+    // rebuilt only when what they say changes.
+    const lines = h('div');
+    const start = h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.prechatScreen()) }, t(L, 'status.start'));
+    const leave = h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.inboxScreen()) }, t(L, 'status.leave_message'));
+    const resume = h('button', { type: 'button', onclick: () => this.show(this.resumeScreen()) }, t(L, 'status.resume'));
+    const emergency = h('div');
+    const el = h('section', { class: 'screen' }, this.heading('status.heading'), lines,
+      h('div', { class: 'actions' }, start, leave, resume), emergency);
+    let shown = '';
     const update = () => {
       const s = this.session_?.permanence ?? null;
+      const can = statusActions(s);
+      start.hidden = !can.start;
+      leave.hidden = !can.leaveMessage;
+      const texts: string[] = [];
       if (!s) {
-        // No status from the server: offer everything; joining says if it is closed.
-        replace(body, h('p', { text: t(L, 'status.unknown') }),
-          h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.prechatScreen()) }, t(L, 'status.start')),
-            h('button', { type: 'button', onclick: () => this.show(this.resumeScreen()) }, t(L, 'status.resume'))));
-        return;
+        // No status from the server: offer to start; joining says if it is closed.
+        texts.push(t(L, 'status.unknown'));
+      } else {
+        texts.push(t(L, s.availability === 'available' ? 'status.open' : s.availability === 'busy' ? 'status.busy' : 'status.closed'));
+        if (s.open && s.estimated_wait_s !== undefined) texts.push(t(L, 'status.wait', { wait: formatWait(L, s.estimated_wait_s) }));
+        if (!s.open && s.next_opening_at !== undefined) texts.push(t(L, 'status.next_opening', { when: formatWhen(L, s.next_opening_at) }));
+        if (s.open && !s.queue_open) texts.push(t(L, 'status.queue_full'));
       }
-      const lines: (HTMLElement | null)[] = [];
-      const key: StringKey = s.availability === 'available' ? 'status.open' : s.availability === 'busy' ? 'status.busy' : 'status.closed';
-      lines.push(h('p', { class: `availability ${s.availability}`, text: t(L, key) }));
-      if (s.open && s.estimated_wait_s !== undefined) lines.push(h('p', { text: t(L, 'status.wait', { wait: formatWait(L, s.estimated_wait_s) }) }));
-      if (!s.open && s.next_opening_at !== undefined) lines.push(h('p', { text: t(L, 'status.next_opening', { when: formatWhen(L, s.next_opening_at) }) }));
-      if (s.open && !s.queue_open) lines.push(h('p', { text: t(L, 'status.queue_full') }));
-      const actions = h('div', { class: 'actions' });
-      if (s.open && s.queue_open) append(actions, h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.prechatScreen()) }, t(L, 'status.start')));
-      if (!s.open || !s.queue_open) append(actions, h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.inboxScreen()) }, t(L, 'status.leave_message')));
-      append(actions, h('button', { type: 'button', onclick: () => this.show(this.resumeScreen()) }, t(L, 'status.resume')));
-      replace(body, ...lines, actions, this.emergencyBlock(s));
+      const now = JSON.stringify([s?.availability, texts, s?.emergency_numbers]);
+      if (now === shown) return;
+      shown = now;
+      replace(lines, ...texts.map((x, i) => h('p', i === 0 && s ? { class: `availability ${s.availability}`, text: x } : { text: x })));
+      replace(emergency, this.emergencyBlock(s));
     };
     return { name: 'status', el, update };
   }
@@ -352,6 +367,7 @@ export class WidgetApp {
       h('label', { for: 'pc-phone', text: t(L, 'prechat.phone') }), phone,
       h('p', { class: 'hint', id: 'pc-phone-hint', text: t(L, 'prechat.phone_hint') }), phoneError);
     const error = h('p', { class: 'error', role: 'alert', hidden: true });
+    const toInbox = h('button', { type: 'button', hidden: true, onclick: () => this.show(this.inboxScreen()) }, t(L, 'status.leave_message'));
     const submit = h('button', { type: 'submit', class: 'primary' }, t(L, 'prechat.submit'));
     const form = h('form', { novalidate: true },
       h('p', { text: t(L, 'prechat.intro') }),
@@ -362,7 +378,7 @@ export class WidgetApp {
       h('fieldset', {}, h('legend', { text: t(L, 'prechat.mode_legend') }),
         radio('mode', 'chat', 'prechat.mode_chat', true), radio('mode', 'callback', 'prechat.mode_callback'), radio('mode', 'video', 'prechat.mode_video')),
       phoneBox, error,
-      h('div', { class: 'actions' }, submit,
+      h('div', { class: 'actions' }, submit, toInbox,
         h('button', { type: 'button', onclick: () => this.show(this.statusScreen()) }, t(L, 'back.button'))));
     form.addEventListener('change', () => {
       const mode = (form.querySelector('input[name=mode]:checked') as HTMLInputElement | null)?.value;
@@ -385,8 +401,9 @@ export class WidgetApp {
         () => this.show(this.waitingScreen()),
         (err: { code?: string }) => {
           submit.disabled = false;
-          if (err.code === 'permanence_closed' || err.code === 'queue_full') {
-            error.textContent = t(L, err.code === 'queue_full' ? 'waiting.queue_full' : 'waiting.closed');
+          if (joinRefusalOffersInbox(err.code)) {
+            error.textContent = t(L, err.code === 'queue_full' ? 'waiting.queue_full_offer' : 'waiting.closed');
+            toInbox.hidden = false;
           } else if (err.code === 'already_in_queue') {
             this.show(this.waitingScreen());
             return;
@@ -478,7 +495,7 @@ export class WidgetApp {
     this.session_?.onEvent((e) => {
       if (e.kind === 'inbox_offer' || e.kind === 'queue_timeout') {
         offered = true;
-        const key: StringKey = e.kind === 'inbox_offer' ? 'waiting.inbox_offer' : e.timeout.reason === 'closed' ? 'waiting.timeout_closed' : 'waiting.timeout_wait';
+        const key = waitingOfferKey(e);
         replace(notice, h('p', { class: 'offer', text: t(L, key) }),
           h('button', { type: 'button', onclick: () => this.show(this.inboxScreen()) }, t(L, 'status.leave_message')));
       }
@@ -501,6 +518,8 @@ export class WidgetApp {
     const title = this.heading('chat.heading', { name: c()?.displayName ?? '' });
     const badge = h('p', { class: 'badge', hidden: true });
     const securing = h('p', { class: 'hint', text: t(L, 'chat.securing') });
+    // A worker cannot write first (the beneficiary starts X3DH): say so while nothing was written.
+    const writeFirst = h('p', { class: 'hint', hidden: true });
     const changed = h('p', { class: 'error', role: 'alert', hidden: true, text: t(L, 'chat.safety_changed') });
     const list = h('ul', { class: 'log-list' });
     const log = h('div', { class: 'log', role: 'log', tabindex: '0', 'aria-live': 'polite', 'aria-label': t(L, 'chat.log_label') }, list);
@@ -513,19 +532,7 @@ export class WidgetApp {
       safetyButton.setAttribute('aria-expanded', String(open));
       safetyButton.textContent = t(L, open ? 'chat.safety_hide' : 'chat.safety_show');
     });
-    const resumeBox = h('div', { class: 'resume' });
-    const resumeButton = h('button', { type: 'button' }, t(L, 'resume.offer'));
-    resumeButton.addEventListener('click', () => {
-      resumeButton.disabled = true;
-      replace(resumeBox, h('p', { role: 'status', text: t(L, 'resume.working') }));
-      this.session_?.createResumeCode().then(
-        (code) => replace(resumeBox,
-          h('p', { text: t(L, 'resume.your_code') }),
-          h('p', { class: 'code', 'data-testid': 'resume-code', text: code }),
-          h('p', { class: 'hint', text: t(L, 'resume.copy_hint') })),
-        () => { resumeButton.disabled = false; replace(resumeBox, h('p', { class: 'error', role: 'alert', text: t(L, 'error.generic') })); },
-      );
-    });
+    const { button: resumeButton, box: resumeBox } = this.resumeOffer();
     const endBox = h('div');
     const endButton = h('button', { type: 'button', class: 'danger' }, t(L, 'chat.end'));
     endButton.addEventListener('click', () => {
@@ -535,7 +542,7 @@ export class WidgetApp {
           h('button', { type: 'button', onclick: () => { endBox.replaceChildren(); endButton.focus(); } }, t(L, 'chat.end_no'))));
       endBox.querySelector('button')?.focus();
     });
-    const el = h('section', { class: 'screen chat' }, title, badge, securing, changed, log, typing, this.composer(),
+    const el = h('section', { class: 'screen chat' }, title, badge, securing, writeFirst, changed, log, typing, this.composer(),
       h('div', { class: 'actions' }, safetyButton, resumeButton, endButton), safetyBox, resumeBox, endBox);
     const update = () => {
       const conv = c();
@@ -549,6 +556,8 @@ export class WidgetApp {
         replace(safetyBox, h('p', { text: t(L, 'chat.safety_explain') }), h('p', { class: 'code', 'data-testid': 'safety-number', text: worker.safetyNumber }));
       }
       changed.hidden = !conv.safetyChanged;
+      writeFirst.hidden = !conv.open || conv.messages.length > 0;
+      writeFirst.textContent = t(L, 'chat.write_first', { name: worker?.name ?? conv.displayName });
       typing.textContent = conv.workerTyping ? t(L, 'chat.typing', { name: worker?.name ?? conv.displayName }) : '';
       this.syncList(list, conv.messages);
       if (document.visibilityState === 'visible') this.session_?.markRead();
@@ -557,19 +566,74 @@ export class WidgetApp {
     return { name: 'chat', el, update };
   }
 
+  /** A button that creates a resume code, and the box where the code appears once. */
+  private resumeOffer(): { button: HTMLButtonElement; box: HTMLElement } {
+    const L = this.lang_;
+    const box = h('div', { class: 'resume' });
+    const button = h('button', { type: 'button' }, t(L, 'resume.offer'));
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      replace(box, h('p', { role: 'status', text: t(L, 'resume.working') }));
+      this.session_?.createResumeCode().then(
+        (code) => {
+          button.hidden = true;
+          replace(box,
+            h('p', { text: t(L, 'resume.your_code') }),
+            h('p', { class: 'code', 'data-testid': 'resume-code', text: code }),
+            h('p', { class: 'hint', text: t(L, 'resume.copy_hint') }));
+        },
+        () => { button.disabled = false; replace(box, h('p', { class: 'error', role: 'alert', text: t(L, 'error.generic') })); },
+      );
+    });
+    return { button, box };
+  }
+
   private endedScreen(): Screen {
     const L = this.lang_;
     const conv = this.session_?.current;
     const reasonKey: StringKey = conv?.endedReason === 'beneficiary' ? 'chat.ended_you'
       : conv?.endedReason === 'shift_end' ? 'chat.ended_shift'
       : conv?.endedReason === 'inactivity' ? 'chat.ended_inactivity' : 'chat.ended_worker';
-    const thanks = h('p', { role: 'status' });
-    const choice = (value: string, key: StringKey) =>
-      h('button', { type: 'button', class: 'feedback', 'aria-pressed': 'false', onclick: (e: Event) => {
+    // Feedback: a rating and an optional comment, sealed to the workers as an inbox entry
+    // (CRYPTO.md §17.8). Nothing is sent until the person presses the button.
+    let rating: FeedbackRating = null;
+    const thanks = h('p', { role: 'status', tabindex: '-1' });
+    const choice = (value: Exclude<FeedbackRating, null>, key: StringKey) =>
+      h('button', { type: 'button', class: 'feedback', 'aria-pressed': 'false', 'data-rating': value, onclick: (e: Event) => {
+        rating = value;
         for (const b of el.querySelectorAll('.feedback')) b.setAttribute('aria-pressed', String(b === e.currentTarget));
-        thanks.textContent = t(L, 'end.feedback_thanks');
-        void value;
       } }, t(L, key));
+    const comment = h('textarea', { id: 'feedback-comment', rows: '2', maxlength: String(feedbackMaxChars), 'aria-describedby': 'feedback-private' });
+    const sendFeedback = h('button', { type: 'submit', class: 'primary' }, t(L, 'end.feedback_send'));
+    const feedbackForm = h('form', { class: 'feedback-form', novalidate: true },
+      h('fieldset', { class: 'feedback-group' }, h('legend', { text: t(L, 'end.feedback_legend') }),
+        h('div', { class: 'actions' }, ...feedbackChoices.map((c) => choice(c.rating, c.label)))),
+      h('div', { class: 'field' }, h('label', { for: 'feedback-comment', text: t(L, 'end.feedback_comment') }), comment,
+        h('p', { class: 'hint', id: 'feedback-private', text: t(L, 'end.feedback_private') })),
+      h('div', { class: 'actions' }, sendFeedback));
+    feedbackForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const payload = feedbackToSend(rating, comment.value);
+      if (!payload) {
+        thanks.textContent = t(L, 'end.feedback_empty');
+        return;
+      }
+      if (!this.session_) return;
+      sendFeedback.disabled = true;
+      thanks.textContent = t(L, 'inbox.sending');
+      this.session_.sendFeedback(payload.rating, payload.text).then(
+        () => {
+          // The form goes; focus moves to the thanks (announced by its status role).
+          thanks.textContent = t(L, 'end.feedback_thanks');
+          feedbackForm.remove();
+          thanks.focus();
+        },
+        (err: { code?: string }) => {
+          sendFeedback.disabled = false;
+          thanks.textContent = t(L, sealFailureKey(err.code));
+        },
+      );
+    });
     const url = this.session_?.permanence?.contribution_url;
     const contribution = url && /^https:\/\//.test(url)
       ? h('div', { class: 'contribution' }, h('p', { text: t(L, 'end.contribution') }),
@@ -580,9 +644,7 @@ export class WidgetApp {
     if (conv) this.syncList(list, conv.messages);
     const el = h('section', { class: 'screen' }, this.heading('end.heading'),
       h('p', { text: t(L, reasonKey, { name: conv?.worker?.name ?? conv?.displayName ?? '' }) }),
-      h('fieldset', { class: 'feedback-group' }, h('legend', { text: t(L, 'end.feedback_legend') }),
-        h('div', { class: 'actions' }, choice('yes', 'end.feedback_yes'), choice('some', 'end.feedback_some'), choice('no', 'end.feedback_no'))),
-      thanks, contribution,
+      feedbackForm, thanks, contribution,
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'primary', onclick: () => this.show(this.statusScreen()) }, t(L, 'end.new'))),
       log, this.emergencyBlock(this.session_?.permanence ?? null));
@@ -607,7 +669,10 @@ export class WidgetApp {
           // The anonymous session of this visit is replaced by the restored one.
           this.session_?.wipe();
           this.attach(restored);
-          this.show(restored.current?.open === false ? this.endedScreen() : this.chatScreen());
+          // No conversation yet: a message was left and not answered so far; an answer arrives as
+          // conversation.opened once connected, which shows the chat.
+          const c = restored.current;
+          this.show(!c ? this.pendingScreen() : c.open ? this.chatScreen() : this.endedScreen());
         },
         (err: { code?: string }) => {
           submit.disabled = false;
@@ -621,15 +686,65 @@ export class WidgetApp {
     return { name: 'resume', el, update: () => undefined };
   }
 
+  /**
+   * Leave a message (closed, queue full, long wait or end of the wait): sealed to the verified
+   * workers (inbox.send); then a clear confirmation and the offer of a resume code, the only
+   * way to read the answer later. What the person wrote while waiting is already in the box.
+   */
   private inboxScreen(): Screen {
-    // The inbox needs the "sealed to workers" encryption (issue 7); until the session layer has
-    // it, the screen says plainly that leaving a message is not possible and shows the numbers.
     const L = this.lang_;
-    const el = h('section', { class: 'screen' }, this.heading('inbox.heading'),
-      h('p', { role: 'status', text: t(L, 'inbox.unavailable') }),
-      this.emergencyBlock(this.session_?.permanence ?? null),
-      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => this.show(this.statusScreen()) }, t(L, 'back.button'))));
+    const input = h('textarea', { id: 'inbox-text', rows: '6', maxlength: String(inboxMaxChars), 'aria-describedby': 'inbox-intro' });
+    input.value = prefillFromWaiting(this.session_?.waitingMessages ?? []);
+    const error = h('p', { class: 'error', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'primary' }, t(L, 'inbox.send'));
+    const back = () => h('button', { type: 'button', onclick: () => this.show(this.statusScreen()) }, t(L, 'back.button'));
+    const form = h('form', { novalidate: true },
+      h('p', { id: 'inbox-intro', text: t(L, 'inbox.intro') }),
+      h('div', { class: 'field' }, h('label', { for: 'inbox-text', text: t(L, 'inbox.label') }), input), error,
+      h('div', { class: 'actions' }, submit, back()));
+    const body = h('div', {}, form);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const value = input.value.trim();
+      if (!value) {
+        error.textContent = t(L, 'inbox.empty');
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      if (!this.session_) return;
+      submit.disabled = true;
+      error.textContent = t(L, 'inbox.sending');
+      this.session_.leaveMessage(value).then(
+        () => {
+          if (this.session_) this.session_.waitingMessages.length = 0;
+          const { button, box } = this.resumeOffer();
+          const done = h('p', { class: 'done', role: 'status', tabindex: '-1', 'data-testid': 'inbox-sent', text: t(L, 'inbox.sent') });
+          replace(body, done, h('p', { text: t(L, 'inbox.resume_hint') }),
+            h('div', { class: 'actions' }, button), box, h('div', { class: 'actions' }, back()));
+          done.focus();
+        },
+        (err: { code?: string }) => {
+          // The text stays in the box; the same text sent again is the same entry (idempotent).
+          submit.disabled = false;
+          error.textContent = t(L, sealFailureKey(err.code));
+          input.focus();
+        },
+      );
+    });
+    const el = h('section', { class: 'screen' }, this.heading('inbox.heading'), body,
+      this.emergencyBlock(this.session_?.permanence ?? null));
     return { name: 'inbox', el, update: () => undefined };
+  }
+
+  /** Back with a resume code after leaving a message that nobody has answered yet. */
+  private pendingScreen(): Screen {
+    const L = this.lang_;
+    const el = h('section', { class: 'screen' }, this.heading('inbox.pending_heading'),
+      h('p', { role: 'status', text: t(L, 'inbox.pending') }),
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => this.show(this.statusScreen()) }, t(L, 'back.button'))),
+      this.emergencyBlock(this.session_?.permanence ?? null));
+    return { name: 'pending', el, update: () => undefined };
   }
 
   private blockedScreen(): Screen {

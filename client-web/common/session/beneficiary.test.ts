@@ -7,17 +7,46 @@ import { DeterministicRandom } from '../crypto/random.js';
 import type { RatchetSession } from '../crypto/ratchet.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety_number.js';
 import { seedOf, TestResponder } from '../crypto/testing.js';
+import { decodePrechat, openPrechat, openSealed } from '../crypto/sealed.js';
 import { FakeSocket, ManualClock, settle } from '../transport/testing.js';
-import { BeneficiarySession, type SessionEvent } from './beneficiary.js';
+import { BeneficiarySession, SealError, type SessionEvent } from './beneficiary.js';
+import { decodeSealedContent } from './sealed_content.js';
 
 const now = 1_767_225_600; // seconds
 const org = IdentityKeyPair.generate(new DeterministicRandom(seedOf(900)));
 const fingerprint = orgFingerprint(org.publicKey);
 const challenge = encodeBase64Url(new Uint8Array(32).fill(7));
 
+const otherOrg = IdentityKeyPair.generate(new DeterministicRandom(seedOf(902)));
+
+/** A worker of the inbox recipients list: her keys and the certificate her bundle carries. */
+interface ListedWorker {
+  readonly id: number;
+  readonly keys: TestResponder;
+  /** Absent: `keys.fetch` answers keys_not_found. */
+  readonly certificate?: Uint8Array;
+}
+
+function listedWorker(id: number, seed: number, signer = org, noKeys = false): ListedWorker {
+  const keys = new TestResponder(seed);
+  if (noKeys) return { id, keys };
+  return {
+    id,
+    keys,
+    certificate: signWorkerCertificate(signer, { workerIdentityKey: keys.identity.publicKey, notBefore: now - 3600, notAfter: now + 3600, displayName: `W${id}` }),
+  };
+}
+
 /** relaisd's side of one socket, enough for the beneficiary flow, and a worker behind it. */
 class FakeServer {
   readonly worker = new TestResponder(31);
+  /** What inbox.list_recipients answers (worker 17 is `worker`, the one who takes). */
+  listed: ListedWorker[] = [];
+  readonly joins: Record<string, unknown>[] = [];
+  readonly inbox: Record<string, unknown>[] = [];
+  /** inbox.send frames to refuse (with this error) before storing one. */
+  refuseInbox = 0;
+  readonly inboxIds = new Map<string, number>();
   workerSession: RatchetSession | undefined;
   readonly received: string[] = [];
   readonly backups = new Map<string, { blob: string; version: number }>();
@@ -69,9 +98,45 @@ class FakeServer {
         reply({ type: 'permanence.status', open: true, availability: 'available', queue_open: true, emergency_numbers: [] });
         return;
       case 'queue.join':
+        this.joins.push(f);
         reply({ type: 'queue.position', ticket_id: 5, position: 2, estimated_wait_s: 300 });
         return;
+      case 'queue.leave':
+        reply({ type: 'ok' });
+        return;
+      case 'inbox.list_recipients':
+        reply({ type: 'inbox.recipients', workers: this.listed.map((w) => ({ worker_id: w.id, display_name: `W${w.id}` })) });
+        return;
+      case 'inbox.send': {
+        if (this.refuseInbox > 0) {
+          this.refuseInbox -= 1;
+          reply({ type: 'error', code: 701, name: 'server_busy', retry_after_ms: 10 });
+          return;
+        }
+        this.inbox.push(f);
+        const id = f.client_msg_id as string;
+        if (!this.inboxIds.has(id)) this.inboxIds.set(id, 300 + this.inboxIds.size);
+        reply({ type: 'inbox.ack', client_msg_id: id, inbox_id: this.inboxIds.get(id) });
+        return;
+      }
       case 'keys.fetch': {
+        if (f.worker_id !== undefined) {
+          const w = this.listed.find((x) => x.id === f.worker_id);
+          if (!w || !w.certificate) {
+            reply({ type: 'error', code: 605, name: 'keys_not_found' });
+            return;
+          }
+          const wb = w.keys.bundle();
+          reply({
+            type: 'keys.bundle',
+            identity_key: encodeBase64Url(wb.identityKey),
+            spk_id: wb.signedPreKeyId,
+            spk_pub: encodeBase64Url(wb.signedPreKey),
+            spk_signature: encodeBase64Url(wb.signedPreKeySignature),
+            worker_certificate: encodeBase64Url(w.certificate),
+          });
+          return;
+        }
         const b = this.worker.bundle();
         reply({
           type: 'keys.bundle',
@@ -286,5 +351,125 @@ describe('BeneficiarySession', () => {
     expect(session.transportState).toBe('stopped');
     expect(server.socket!.closed).toBe(1000);
     expect(() => session.identityKey).toThrow();
+  });
+
+  describe('sealed to the workers (CRYPTO.md §17)', () => {
+    const phone = '06 12 34 56 78';
+    function withWorkers() {
+      const server = new FakeServer();
+      server.listed = [
+        { id: 17, keys: server.worker, certificate: server.certificate },
+        listedWorker(23, 32),
+        listedWorker(29, 33, otherOrg), // certified by another organisation: left out
+        listedWorker(31, 34, org, true), // no keys published: left out
+      ];
+      return setup(fingerprint, server);
+    }
+    async function ready(session: BeneficiarySession) {
+      session.start();
+      await settle();
+      await settle();
+    }
+    const opened = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+    it('seals the pre-chat answers in queue.join to the verified workers only; nothing of them goes in clear or as a message', async () => {
+      const { session, server } = withWorkers();
+      await ready(session);
+      await session.join(true, `Prénom : Ana · Rappel au ${phone}`);
+      expect(session.prechatDelivery).toBe('sealed');
+      const join = server.joins[0]!;
+      expect(join.urgent).toBe(true);
+      const blob = decodeBase64Url(join.prechat as string);
+      expect(decodePrechat(blob).keys.map((k) => k.workerId)).toEqual([17, 23]);
+      for (const w of server.listed.slice(0, 2)) {
+        const plaintext = openPrechat(w.keys.identity, w.id, w.keys, session.identityKey, blob);
+        expect(opened(plaintext)).toBe(`{"kind":"prechat","text":"Prénom : Ana · Rappel au ${phone}"}`);
+      }
+      const left = server.listed[2]!;
+      expect(() => openPrechat(left.keys.identity, left.id, left.keys, session.identityKey, blob)).toThrow(expect.objectContaining({ code: 'unknown_prekey' }));
+      // Only the worker's own bundle fetches, never a one-time prekey spent for this.
+      expect(server.socket!.sent.filter((f) => f.type === 'keys.fetch').map((f) => f.worker_id)).toEqual([17, 23, 29, 31]);
+
+      session.sendText('Bonjour');
+      server.push({ type: 'conversation.opened', conversation_id: 42, worker_id: 17, display_name: 'Camille' });
+      for (let i = 0; i < 6; i++) await settle();
+      expect(server.received).toEqual(['Bonjour']);
+      expect(session.current!.messages.map((m) => m.text)).toEqual(['Bonjour']);
+      expect(JSON.stringify(server.socket!.sent)).not.toContain(phone);
+    });
+
+    it('falls back to the first encrypted message when no listed worker verifies', async () => {
+      const server = new FakeServer();
+      server.listed = [listedWorker(29, 33, otherOrg), listedWorker(31, 34, org, true)];
+      const { session } = setup(fingerprint, server);
+      await ready(session);
+      await session.join(false, `Rappel au ${phone}`);
+      expect(session.prechatDelivery).toBe('first_message');
+      expect(server.joins[0]).not.toHaveProperty('prechat');
+      server.push({ type: 'conversation.opened', conversation_id: 42, worker_id: 17, display_name: 'Camille' });
+      for (let i = 0; i < 6; i++) await settle();
+      expect(server.received).toEqual([`Rappel au ${phone}`]);
+      expect(JSON.stringify(server.socket!.sent)).not.toContain(phone);
+    });
+
+    it('joins without answers as before', async () => {
+      const { session, server } = withWorkers();
+      await ready(session);
+      await session.join(false, null);
+      expect(session.prechatDelivery).toBeNull();
+      expect(server.joins[0]).not.toHaveProperty('prechat');
+      expect(server.socket!.sent.some((f) => f.type === 'inbox.list_recipients')).toBe(false);
+    });
+
+    it('leaves an inbox message every verified worker opens, retried with the same id and ciphertext, and leaves the queue', async () => {
+      const { session, server } = withWorkers();
+      await ready(session);
+      await session.join(false, null);
+      server.refuseInbox = 1;
+      await expect(session.leaveMessage('Rappelez-moi demain, s’il vous plaît')).rejects.toMatchObject({ code: 'server_busy' });
+      expect(session.ticket).not.toBeNull();
+      const id = await session.leaveMessage('Rappelez-moi demain, s’il vous plaît');
+      expect(id).toBe(300);
+      const tries = server.socket!.sent.filter((f) => f.type === 'inbox.send');
+      expect(tries).toHaveLength(2);
+      expect(tries[1]).toEqual({ ...tries[0], rid: tries[1]!.rid });
+      const frame = server.inbox[0]!;
+      const recipients = frame.recipients as { worker_id: number; wrapped_key: string }[];
+      expect(recipients.map((r) => r.worker_id)).toEqual([17, 23]);
+      for (const [i, w] of server.listed.slice(0, 2).entries()) {
+        const plaintext = openSealed('inbox', w.keys.identity, w.keys, session.identityKey, decodeBase64Url(recipients[i]!.wrapped_key), decodeBase64Url(frame.ciphertext as string));
+        expect(decodeSealedContent(plaintext)).toEqual({ kind: 'message', text: 'Rappelez-moi demain, s’il vous plaît' });
+      }
+      expect(server.socket!.last('queue.leave')).toBeDefined();
+      expect(session.ticket).toBeNull();
+      // A new message is a new entry.
+      expect(await session.leaveMessage('Autre chose')).toBe(301);
+    });
+
+    it('sends the feedback as a sealed inbox entry', async () => {
+      const { session, server } = withWorkers();
+      await ready(session);
+      await session.sendFeedback('helped', '');
+      await session.sendFeedback(null, 'Merci');
+      const texts = server.inbox.map((frame) => {
+        const r = (frame.recipients as { worker_id: number; wrapped_key: string }[])[1]!;
+        const w = server.listed[1]!;
+        return opened(openSealed('inbox', w.keys.identity, w.keys, session.identityKey, decodeBase64Url(r.wrapped_key), decodeBase64Url(frame.ciphertext as string)));
+      });
+      expect(texts).toEqual(['{"kind":"feedback","rating":"helped","text":""}', '{"kind":"feedback","rating":null,"text":"Merci"}']);
+    });
+
+    it('refuses to seal when nobody is listed, nobody verifies, or the text is too long; nothing is sent', async () => {
+      const server = new FakeServer();
+      const { session } = setup(fingerprint, server);
+      await ready(session);
+      await expect(session.leaveMessage('x')).rejects.toEqual(new SealError('no_recipient'));
+      server.listed = [listedWorker(29, 33, otherOrg)];
+      await expect(session.leaveMessage('x')).rejects.toMatchObject({ code: 'no_verified_recipient' });
+      server.listed = [listedWorker(23, 32)];
+      await expect(session.leaveMessage('x'.repeat(40_704))).rejects.toMatchObject({ code: 'too_long' });
+      expect(server.socket!.sent.some((f) => f.type === 'inbox.send')).toBe(false);
+      expect(await session.leaveMessage('x'.repeat(40_600))).toBe(300);
+    });
   });
 });

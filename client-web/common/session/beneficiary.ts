@@ -18,10 +18,12 @@ import { CryptoError } from '../crypto/errors.js';
 import { IdentityKeyPair } from '../crypto/keys.js';
 import { systemRandom, type Random } from '../crypto/random.js';
 import { RatchetSession } from '../crypto/ratchet.js';
+import { maxInboxPlaintext, maxPrechatPlaintext, sealedLimits, SealedRecipient, sealPrechat, sealToWorkers } from '../crypto/sealed.js';
 import { deriveResumeKeys, generateResumeCode, openResumeBackup, sealResumeBackup } from '../crypto/resume_code.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety_number.js';
 import { wipe } from '../crypto/sodium.js';
 import { verifyTransfer } from '../crypto/transfer.js';
+import { encodeSealedContent, type FeedbackRating, type SealedContent } from './sealed_content.js';
 
 /** Where a message of the person stands; the worker's messages are always `received`. */
 export type MessageStatus = 'held' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
@@ -78,6 +80,21 @@ export type SessionEvent =
   | { kind: 'send_failed'; clientMsgId: string; error: string }
   | { kind: 'undecryptable'; conversationId: number; seq: number }
   | { kind: 'transport'; state: TransportState; info: StateInfo };
+
+/**
+ * A message could not be sealed to the workers: the server lists none (`no_recipient`), none of
+ * those listed has a certificate and keys that verify against the pinned organisation
+ * (`no_verified_recipient`), or the text is too long (`too_long`).
+ */
+export class SealError extends Error {
+  override readonly name = 'SealError';
+  constructor(readonly code: 'no_recipient' | 'no_verified_recipient' | 'too_long') {
+    super(code);
+  }
+}
+
+/** How the pre-chat answers of the last `join` travel (null: there were none). */
+export type PrechatDelivery = 'sealed' | 'first_message' | null;
 
 /** Construction parameters. */
 export interface BeneficiaryOptions {
@@ -136,8 +153,15 @@ export class BeneficiarySession {
   private listeners_: ((e: SessionEvent) => void)[] = [];
   private changeListeners_: (() => void)[] = [];
   private wiped_ = false;
-  /** Pre-chat answers, sent first (encrypted) when the session exists. */
+  /** Pre-chat answers that could not be sealed: sent first (encrypted) when the session exists. */
   private prechatText_: string | null = null;
+  private prechatDelivery_: PrechatDelivery = null;
+  /**
+   * Inbox messages sealed but not yet acknowledged, by their content: sending the same content
+   * again (a retry after a lost connection) reuses the client_msg_id and ciphertext, so the
+   * server keeps it once (PROTOCOL.md inbox.send idempotency).
+   */
+  private pendingInbox_ = new Map<string, Message<'inbox.send'>>();
 
   constructor(options: BeneficiaryOptions, identity?: IdentityKeyPair) {
     this.o_ = options;
@@ -201,17 +225,53 @@ export class BeneficiarySession {
     return m;
   }
 
+  /** How the pre-chat answers of the last `join` travel (for the UI and tests). */
+  get prechatDelivery(): PrechatDelivery {
+    return this.prechatDelivery_;
+  }
+
   /**
-   * Joins the queue. The pre-chat answers (`prechat`, plain text) are not sent to the server:
-   * they go as the first end-to-end encrypted message once a worker takes the conversation.
+   * Joins the queue. The pre-chat answers (`prechat`, plain text in the person's words) are
+   * sealed to the workers whose certificate verifies against the pinned organisation (CRYPTO.md
+   * §17, plaintext §17.8) and travel with `queue.join`, so the worker who takes the person reads
+   * them at once. If no worker can be verified (or the server lists none), they are kept and go
+   * as the first end-to-end encrypted message once a worker takes the conversation. Either way
+   * the server never sees them.
    */
   async join(urgent: boolean, prechat: string | null): Promise<Message<'queue.position'>> {
-    this.prechatText_ = prechat && prechat.length > 0 ? prechat : null;
-    const m = await this.transport_.request({ type: 'queue.join', urgent });
+    const answers = prechat && prechat.length > 0 ? prechat : null;
+    let blob: Uint8Array | null = null;
+    if (answers) {
+      try {
+        blob = await this.sealPrechatAnswers(answers);
+      } catch (e) {
+        if (e instanceof RequestError && (e.code === 'stopped' || e.code === 'disconnected')) throw e;
+        blob = null; // No verified worker, or sealing failed: the encrypted first message instead.
+      }
+    }
+    const m = await this.transport_.request({ type: 'queue.join', urgent, ...(blob ? { prechat: encodeBase64Url(blob) } : {}) });
     if (m.type !== 'queue.position') throw new RequestError('internal_error');
+    this.prechatText_ = blob ? null : answers;
+    this.prechatDelivery_ = answers ? (blob ? 'sealed' : 'first_message') : null;
     this.ticket_ = m;
     this.changed();
     return m;
+  }
+
+  /**
+   * Leaves a message in the inbox (closed hours, a full queue, instead of a long wait), sealed to
+   * the verified workers. If the person was waiting, she leaves the queue once the message is
+   * stored. Resolves with the inbox id; throws SealError or RequestError.
+   */
+  async leaveMessage(textValue: string): Promise<number> {
+    const id = await this.sendSealedInbox({ kind: 'message', text: textValue });
+    if (this.ticket_) await this.leave().catch(() => undefined);
+    return id;
+  }
+
+  /** Sends the end-of-conversation feedback, sealed to the verified workers like an inbox message. */
+  sendFeedback(rating: FeedbackRating, textValue: string): Promise<number> {
+    return this.sendSealedInbox({ kind: 'feedback', rating, text: textValue });
   }
 
   async leave(): Promise<void> {
@@ -336,6 +396,7 @@ export class BeneficiarySession {
     this.conversations_.clear();
     this.waitingMessages.length = 0;
     this.prechatText_ = null;
+    this.pendingInbox_.clear();
     if (this.backup_) {
       if (this.backup_.timer !== null) this.clock_.clearTimeout(this.backup_.timer);
       wipe(this.backup_.backupKey);
@@ -428,6 +489,89 @@ export class BeneficiarySession {
       });
       t.start();
     });
+  }
+
+  /**
+   * The workers a sealed message goes to (CRYPTO.md §17.1): those of `inbox.list_recipients`
+   * whose bundle (`keys.fetch {worker_id}`) carries a certificate that verifies against the pinned
+   * organisation now, certifies the bundle's identity key, and whose SPK signature verifies; at
+   * most 16, in the server's order. A worker without keys or failing a check is left out.
+   */
+  private async verifiedRecipients(): Promise<{ listed: number; recipients: SealedRecipient[] }> {
+    const list = await this.transport_.request({ type: 'inbox.list_recipients' });
+    if (list.type !== 'inbox.recipients') throw new RequestError('internal_error');
+    const recipients: SealedRecipient[] = [];
+    for (const w of list.workers) {
+      if (recipients.length === sealedLimits.maxRecipients) break;
+      if (recipients.some((r) => r.workerId === w.worker_id)) continue;
+      let b: ServerMessage;
+      try {
+        b = await this.transport_.request({ type: 'keys.fetch', worker_id: w.worker_id });
+      } catch (e) {
+        if (e instanceof RequestError && (e.code === 'stopped' || e.code === 'disconnected' || e.code === 'timeout')) throw e;
+        continue; // keys_not_found, worker_not_found: not a recipient
+      }
+      if (b.type !== 'keys.bundle' || !b.worker_certificate) continue;
+      try {
+        recipients.push(
+          SealedRecipient.verify(
+            w.worker_id,
+            {
+              identityKey: decodeBase64Url(b.identity_key),
+              signedPreKeyId: b.spk_id,
+              signedPreKey: decodeBase64Url(b.spk_pub),
+              signedPreKeySignature: decodeBase64Url(b.spk_signature),
+            },
+            decodeBase64Url(b.worker_certificate),
+            this.o_.orgFingerprint,
+            Math.floor(this.clock_.now() / 1000),
+          ),
+        );
+      } catch (e) {
+        if (!(e instanceof CryptoError)) throw e;
+      }
+    }
+    return { listed: list.workers.length, recipients };
+  }
+
+  private async sealPrechatAnswers(answers: string): Promise<Uint8Array> {
+    const { listed, recipients } = await this.verifiedRecipients();
+    if (recipients.length === 0) throw new SealError(listed === 0 ? 'no_recipient' : 'no_verified_recipient');
+    const plaintext = encodeSealedContent({ kind: 'prechat', text: answers });
+    try {
+      if (plaintext.length > maxPrechatPlaintext(recipients.length)) throw new SealError('too_long');
+      return sealPrechat(this.requireIdentity(), recipients, plaintext, this.random_);
+    } finally {
+      wipe(plaintext);
+    }
+  }
+
+  private async sendSealedInbox(content: SealedContent): Promise<number> {
+    const key = JSON.stringify(content);
+    let frame = this.pendingInbox_.get(key);
+    if (!frame) {
+      const { listed, recipients } = await this.verifiedRecipients();
+      if (recipients.length === 0) throw new SealError(listed === 0 ? 'no_recipient' : 'no_verified_recipient');
+      const plaintext = encodeSealedContent(content);
+      let sealed;
+      try {
+        if (plaintext.length > maxInboxPlaintext()) throw new SealError('too_long');
+        sealed = sealToWorkers('inbox', this.requireIdentity(), recipients, plaintext, this.random_);
+      } finally {
+        wipe(plaintext);
+      }
+      frame = {
+        type: 'inbox.send',
+        client_msg_id: encodeBase64Url(this.random_.bytes(16)),
+        ciphertext: encodeBase64Url(sealed.ciphertext),
+        recipients: sealed.keys.map((k) => ({ worker_id: k.workerId, wrapped_key: encodeBase64Url(k.wrappedKey) })),
+      };
+      this.pendingInbox_.set(key, frame);
+    }
+    const ack = await this.transport_.request(frame);
+    if (ack.type !== 'inbox.ack') throw new RequestError('internal_error');
+    this.pendingInbox_.delete(key);
+    return ack.inbox_id;
   }
 
   private requireIdentity(): IdentityKeyPair {
@@ -683,7 +827,8 @@ export class BeneficiarySession {
 
   private onEnded(conversationId: number, reason: Message<'conversation.ended'>['reason']): void {
     const c = this.conversations_.get(conversationId);
-    if (!c) return;
+    // Once: a repeated conversation.ended (replayed after a reconnect) changes nothing.
+    if (!c || (!c.open && c.endedReason !== undefined)) return;
     c.open = false;
     c.endedReason = reason;
     c.workerTyping = false;

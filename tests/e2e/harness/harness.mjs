@@ -135,13 +135,32 @@ export async function startServer({ extraConfig = '', workerName = 'camille', di
         stderr: () => err.join('\n'),
       };
     },
+    /**
+     * Runs the worker's device `state` once so that its keys are published, and ends it. relaisd
+     * lists a worker as an inbox/pre-chat recipient from her next login after her first
+     * publication (the permanence learns the identity key at login), so a test that needs her
+     * listed starts with this.
+     */
+    async publishKeys(state) {
+      const w = this.worker(state);
+      await w.waitEvent('keys_published');
+      await w.stop();
+    },
     async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       await new Promise((resolve) => { proc.once('exit', resolve); proc.kill('SIGTERM'); });
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const openBrowsers = new Set();
+
+/** Closes every browser still open (a failed test's): call it in `after`, or node cannot exit. */
+export async function closeBrowsers() {
+  for (const b of [...openBrowsers]) await b.close().catch(() => undefined);
 }
 
 /** Debian's chromium with a fresh profile (TOOLCHAIN.md flags). */
@@ -155,14 +174,17 @@ export async function launchBrowser({ width = 1280, height = 900 } = {}) {
     ignoreHTTPSErrors: true,
     viewport: { width, height },
   });
-  return {
+  const browser = {
     context,
     profile,
     async close() {
+      openBrowsers.delete(browser);
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
+  openBrowsers.add(browser);
+  return browser;
 }
 
 /** Saves a screenshot of one step under RELAIS_E2E_ARTIFACTS/<suite>/. */

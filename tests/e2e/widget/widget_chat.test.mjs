@@ -3,19 +3,22 @@
 // origin, a plain HTTP server of this test) carries the one snippet with its SRI hash; before the
 // launcher is opened the site gets nothing from relaisd but the loader, and no cookie, storage or
 // socket; opened, the widget runs in its iframe: status, pre-chat (urgent), writing while
-// waiting, the worker takes them, messages both ways, safety numbers match, the worker ends,
-// feedback, quick exit from inside the frame. Then the resume code on a fresh profile; quick exit
+// waiting, the worker takes them and reads the pre-chat (sealed to her keys, with the call-back
+// number), messages both ways, safety numbers match, the worker ends, the feedback reaches her
+// inbox sealed, quick exit from inside the frame. Then the resume code on a fresh profile; quick exit
 // of the page opened on its own; a wrong pinned fingerprint; and no typed text on the server's
 // disk. A screenshot of each step goes to $RELAIS_E2E_ARTIFACTS/<suite>/.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
-  axeViolations, ed25519PublicFromSeed, embedSnippet, filesUnder, launchBrowser, loaderInfo, safetyNumberOf, screenshots,
+  axeViolations, closeBrowsers, ed25519PublicFromSeed, embedSnippet, filesUnder, launchBrowser, loaderInfo, safetyNumberOf, screenshots,
   startHostSite, startServer, widgetFrame,
 } from '../harness/harness.mjs';
 
 const neutral = 'https://neutral.example/';
+const phone = '06 45 78 12 90';
+const comment = 'Très utile, merci Camille';
 let server;
 let site;
 
@@ -24,6 +27,7 @@ before(async () => {
   server = await startServer({ extraConfig: `[server]\nallowed_origins = ["${site.origin}"]\n` });
 });
 after(async () => {
+  await closeBrowsers();
   await server?.stop();
   server?.cleanup();
   await site?.close();
@@ -86,10 +90,10 @@ async function hostTraces(page) {
 
 test('embedded on the worker’s site: nothing before opening, then the whole chat in the frame; resume on a fresh profile', async () => {
   const shot = screenshots('widget_chat');
-  const worker = server.worker();
+  await server.publishKeys('worker-1');
+  const worker = server.worker('worker-1');
   worker.type('/shift on');
-  await worker.waitEvent('shift');
-  await worker.waitEvent('keys_published');
+  await worker.waitEvent('shift', (e) => e.state === 'on');
 
   const loader = loaderInfo();
   assert.match(loader.integrity, /^sha384-[A-Za-z0-9+/]{64}$/);
@@ -151,6 +155,8 @@ test('embedded on the worker’s site: nothing before opening, then the whole ch
   await w.getByRole('heading', { name: 'Avant de commencer' }).waitFor();
   await w.getByLabel('Votre prénom ou un pseudonyme').fill('Anastasia');
   await w.getByLabel('Oui, c’est urgent').check();
+  await w.getByLabel('Être rappelé·e').check();
+  await w.getByLabel('Votre numéro de téléphone').fill(phone);
   await shot(page, 'prechat');
   await checkAccessibility(page, 'prechat', w);
   await w.getByRole('button', { name: 'Rejoindre la file d’attente' }).click();
@@ -167,9 +173,13 @@ test('embedded on the worker’s site: nothing before opening, then the whole ch
   worker.type('/take');
   const assigned = await worker.waitEvent('assigned');
   assert.equal(assigned.urgent, true);
-  // The pre-chat answers arrive first, then the message written while waiting, decrypted.
-  await worker.waitEvent('message', (e) => e.text.includes('Prénom : Anastasia'));
-  await worker.waitEvent('message', (e) => e.text === 'Bonjour, je voudrais parler à quelqu’un');
+  // The pre-chat answers came sealed with queue.join (CRYPTO.md §17), opened with the worker's
+  // signed prekey on take; then the message written while waiting, decrypted.
+  const prechat = await worker.waitEvent('prechat');
+  assert.equal(prechat.kind, 'prechat');
+  assert.equal(prechat.text, `Prénom : Anastasia · Urgent · Souhaite être rappelé·e au ${phone}`);
+  const firstMessage = await worker.waitEvent('message');
+  assert.equal(firstMessage.text, 'Bonjour, je voudrais parler à quelqu’un');
   await w.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor();
   await w.getByText('Professionnelle vérifiée').waitFor();
 
@@ -201,9 +211,22 @@ test('embedded on the worker’s site: nothing before opening, then the whole ch
   worker.type('/end');
   await w.getByRole('heading', { name: 'Merci d’avoir écrit' }).waitFor();
   await w.getByRole('button', { name: 'Oui', exact: true }).click();
-  await w.getByText('Merci pour votre retour.').waitFor();
+  await w.getByLabel('Un commentaire (facultatif)').fill(comment);
   await shot(page, 'ended');
   await checkAccessibility(page, 'ended', w);
+  await w.getByRole('button', { name: 'Envoyer mon avis' }).click();
+  await w.getByText('Merci pour votre retour.').waitFor().catch(async (e) => {
+    console.log('# the frame shows:', await w.evaluate(() => document.body.innerText)); // what went wrong instead
+    throw e;
+  });
+  // The feedback is an inbox entry sealed to the workers (CRYPTO.md §17.8).
+  worker.type('/inbox list');
+  const listed = await worker.waitEvent('inbox', (e) => e.items.length === 1);
+  assert.equal(listed.items[0].beneficiary_key, assigned.beneficiary_key);
+  worker.type(`/inbox open ${listed.items[0].inbox_id}`);
+  const feedback = await worker.waitEvent('inbox_message');
+  assert.deepEqual([feedback.kind, feedback.rating, feedback.text], ['feedback', 'helped', comment]);
+  await shot(page, 'feedback-sent');
 
   // Quick exit from inside the frame: the host page itself leaves for the neutral page.
   await w.getByRole('button', { name: 'Quitter rapidement' }).click();
@@ -236,7 +259,7 @@ test('embedded on the worker’s site: nothing before opening, then the whole ch
 
   // The server's data folder and logs hold none of the typed text.
   await server.stop();
-  const typed = ['je voudrais parler', 'Je vous écoute', 'ça me rassure', 'Un dernier mot', 'Anastasia'];
+  const typed = ['je voudrais parler', 'Je vous écoute', 'ça me rassure', 'Un dernier mot', 'Anastasia', phone, comment];
   for (const f of [...filesUnder(server.data), ...filesUnder(server.dir).filter((x) => x.path.endsWith('.log'))]) {
     for (const t of typed) assert.equal(f.bytes.includes(Buffer.from(t)), false, `${t} found in ${f.path}`);
   }
@@ -287,7 +310,7 @@ test('quick exit by button and by Shift×3 leaves for the neutral page, without 
 
 test('a wrong pinned organisation fingerprint is refused with a warning and nothing is sent', async () => {
   const shot = screenshots('widget_fingerprint');
-  const worker = server.worker();
+  const worker = server.worker('worker-fp');
   worker.type('/shift on');
   await worker.waitEvent('shift');
   await worker.waitEvent('keys_published');
