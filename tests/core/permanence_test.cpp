@@ -356,6 +356,51 @@ TEST_F(Permanence, TheScheduledEndOfAShiftClosesTheWorkersConnectionsWith4004) {
   EXPECT_EQ(st.value("next_opening_at", std::int64_t{0}), 1'767'225'600'000 + 7LL * 24 * 3'600'000 - 3'600'000);
 }
 
+TEST_F(Permanence, TheWeekAheadShowsHerWindowsTheOpeningHoursAndTheClosedDays) {
+  // Thursday 2026-01-01 01:00 in Paris. Camille: weekdays 09:00-12:00; Nadia: Thursdays
+  // 14:00-18:00; Friday 2 January closed (a bridge day).
+  schedule_config cfg;
+  cfg.time_zone = "Europe/Paris";
+  cfg.slots.push_back(weekly_slot{{weekday::mon, weekday::tue, weekday::wed, weekday::thu, weekday::fri},
+                                  local_time{9 * 60}, local_time{12 * 60}, {"camille"}});
+  cfg.slots.push_back(weekly_slot{{weekday::thu}, local_time{14 * 60}, local_time{18 * 60}, {"nadia"}});
+  cfg.exceptions.push_back(dated_exception{local_date{2026, 1, 2}, true, {}, {}, {}});
+  std::shared_ptr<const schedule> on_call;
+  ASSERT_FALSE(schedule::create(cfg, on_call));
+  settings_.permanence.on_call = on_call;
+  auto w = worker("camille");
+  auto week = request(w, {{"type", "shift.schedule"}, {"rid", "w"}});
+  ASSERT_EQ(week.value("type", ""), "shift.week") << week.dump();
+  EXPECT_EQ(week.value("time_zone", ""), "Europe/Paris");
+  constexpr std::int64_t day = 86'400'000, hour = 3'600'000, jan1 = 1'767'225'600'000;  // 00:00 UTC
+  EXPECT_EQ(week.value("from", std::int64_t{0}), jan1);
+  EXPECT_EQ(week.value("to", std::int64_t{0}), jan1 + 7 * day);
+  auto spans = [](const json& list) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& x : list) out.emplace_back(x.value("start", std::int64_t{0}), x.value("end", std::int64_t{0}));
+    return out;
+  };
+  using spans_t = std::vector<std::pair<std::int64_t, std::int64_t>>;
+  // Hers: Thursday, then (Friday closed, the weekend) Monday to Wednesday; 09:00 Paris = 08:00 UTC.
+  EXPECT_EQ(spans(week["mine"]), (spans_t{{jan1 + 8 * hour, jan1 + 11 * hour},
+                                          {jan1 + 4 * day + 8 * hour, jan1 + 4 * day + 11 * hour},
+                                          {jan1 + 5 * day + 8 * hour, jan1 + 5 * day + 11 * hour},
+                                          {jan1 + 6 * day + 8 * hour, jan1 + 6 * day + 11 * hour}}));
+  // The permanence: Nadia's Thursday afternoon too.
+  EXPECT_EQ(spans(week["open"]), (spans_t{{jan1 + 8 * hour, jan1 + 11 * hour},
+                                          {jan1 + 13 * hour, jan1 + 17 * hour},
+                                          {jan1 + 4 * day + 8 * hour, jan1 + 4 * day + 11 * hour},
+                                          {jan1 + 5 * day + 8 * hour, jan1 + 5 * day + 11 * hour},
+                                          {jan1 + 6 * day + 8 * hour, jan1 + 6 * day + 11 * hour}}));
+  // Friday 2 January, midnight to midnight in Paris.
+  EXPECT_EQ(spans(week["closed"]), (spans_t{{jan1 + 23 * hour, jan1 + day + 23 * hour}}));
+  // Off shift she may look; a longer span is asked for, and bad input is refused.
+  EXPECT_EQ(request(w, {{"type", "shift.schedule"}, {"rid", "w"}, {"days", 14}})["mine"].size(), 9u);
+  EXPECT_EQ(request(w, {{"type", "shift.schedule"}, {"rid", "w"}, {"days", 32}}).value("type", ""), "error");
+  auto b = beneficiary();
+  EXPECT_EQ(request(b, {{"type", "shift.schedule"}, {"rid", "w"}}).value("type", ""), "error");
+}
+
 TEST_F(Permanence, TheLastShiftEndingTurnsTheQueueIntoTheInboxOffer) {
   auto w = worker("camille");
   start_shift(w);

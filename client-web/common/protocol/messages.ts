@@ -157,6 +157,18 @@ export const messageTable = {
       next_start_at: opt(time()),
     },
   },
+  'shift.schedule': { dir: 'c2s', fields: { days: opt(int(1, 31)) } },
+  'shift.week': {
+    dir: 's2c',
+    fields: {
+      time_zone: text(1, 64),
+      from: time(),
+      to: time(),
+      mine: arrayOf(object({ start: time(), end: time() }), 0, 64),
+      open: arrayOf(object({ start: time(), end: time() }), 0, 64),
+      closed: arrayOf(object({ start: time(), end: time() }), 0, 64),
+    },
+  },
   'presence.set': { dir: 'c2s', fields: { status: enumOf(['available', 'busy']), capacity: opt(int(0, 32)) } },
   // 6.7 conversations
   'conversation.assigned': {

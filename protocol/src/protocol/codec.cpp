@@ -394,6 +394,26 @@ struct schema<shift_state> {
                       f("next_start_at", &shift_state::next_start_at, time_r));
 };
 template <>
+struct schema<time_window> {
+  static constexpr auto fields =
+      std::make_tuple(f("start", &time_window::start, time_r), f("end", &time_window::end, time_r));
+};
+template <>
+struct schema<shift_schedule> {
+  static constexpr auto fields = std::make_tuple(f("rid", &shift_schedule::rid, rid_r),
+                                                 f("days", &shift_schedule::days, int_rule{1, limits::max_schedule_days}));
+};
+template <>
+struct schema<shift_week> {
+  static constexpr auto fields = std::make_tuple(
+      f("rid", &shift_week::rid, rid_r),
+      f("time_zone", &shift_week::time_zone, text_rule{1, limits::max_time_zone_bytes, charset::text}),
+      f("from", &shift_week::span_from, time_r), f("to", &shift_week::span_to, time_r),
+      f("mine", &shift_week::mine, array_rule<object_rule>{0, limits::max_week_windows, {}}),
+      f("open", &shift_week::open, array_rule<object_rule>{0, limits::max_week_windows, {}}),
+      f("closed", &shift_week::closed, array_rule<object_rule>{0, limits::max_week_windows, {}}));
+};
+template <>
 struct schema<presence_set> {
   static constexpr auto fields =
       std::make_tuple(f("rid", &presence_set::rid, rid_r),
@@ -1344,11 +1364,13 @@ template std::string encode<inbox_list>(const inbox_list&);
 template std::string encode<inbox_messages>(const inbox_messages&);
 template std::string encode<inbox_answer>(const inbox_answer&);
 template std::string encode<inbox_dismiss>(const inbox_dismiss&);
+template std::string encode<shift_schedule>(const shift_schedule&);
+template std::string encode<shift_week>(const shift_week&);
 template std::string encode<inbox_count>(const inbox_count&);
 template std::string encode<backup_put>(const backup_put&);
 template std::string encode<backup_get>(const backup_get&);
 template std::string encode<backup_blob>(const backup_blob&);
 template std::string encode<backup_delete>(const backup_delete&);
-static_assert(std::variant_size_v<message> == 60, "instantiate encode<T> for new messages");
+static_assert(std::variant_size_v<message> == 62, "instantiate encode<T> for new messages");
 
 }  // namespace relais::protocol

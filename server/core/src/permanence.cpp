@@ -195,6 +195,11 @@ void permanence::worker_seen(const worker_account& a) {
   w.disabled = a.disabled;
 }
 
+void permanence::identity_published(worker_id w, const bytes& identity) {
+  lock l(mu_);
+  if (auto* info = worker_ptr(w)) info->identity = identity;
+}
+
 // ---------------------------------------------------------------- shifts
 
 permanence::worker_info* permanence::worker_ptr(worker_id w) {
@@ -1372,6 +1377,47 @@ void permanence::inbox_answer(const std::shared_ptr<session>& s, worker_id w, co
       to_worker(w, frame(c));
     });
   });
+}
+
+void permanence::schedule_week(const std::shared_ptr<session>& s, worker_id w, const pr::shift_schedule& m) {
+  std::string username;
+  {
+    lock l(mu_);
+    const auto* info = worker_ptr(w);
+    if (info == nullptr) {
+      l.unlock();
+      return reply_error(s, pr::error::worker_not_found, m.rid);
+    }
+    username = info->username;
+  }
+  const auto& sched = settings_.on_call ? settings_.on_call : schedule::none();
+  pr::shift_week out;
+  out.rid = m.rid;
+  out.time_zone = settings_.on_call ? sched->time_zone() : std::string("UTC");
+  out.span_from = clock_.unix_ms();
+  out.span_to = out.span_from + m.days.value_or(7) * 86'400'000;
+  // Each list walks window to window: at most max_week_windows schedule queries, each bounded
+  // by the schedule's own look-ahead (schedule.hpp), so a request costs microseconds.
+  auto collect = [&](std::vector<pr::time_window>& list, auto first, auto next) {
+    auto win = first();
+    if (!win) win = next(out.span_from);
+    while (win && win->start < out.span_to && list.size() < pr::limits::max_week_windows) {
+      list.push_back({win->start, win->end});
+      win = next(win->end);
+    }
+  };
+  collect(out.mine, [&] { return sched->window_at(username, out.span_from); },
+          [&](unix_ms t) { return sched->next_window(username, t); });
+  collect(out.open, [&] { return sched->any_window_at(out.span_from); },
+          [&](unix_ms t) -> std::optional<on_call_window> {
+            auto start = sched->next_opening(t);
+            if (!start) return std::nullopt;
+            return sched->any_window_at(*start);
+          });
+  for (const auto& d : sched->closed_days(out.span_from, out.span_to, pr::limits::max_week_windows)) {
+    out.closed.push_back({d.start, d.end});
+  }
+  reply(s, out);
 }
 
 void permanence::inbox_dismiss(const std::shared_ptr<session>& s, worker_id w, const pr::inbox_dismiss& m) {

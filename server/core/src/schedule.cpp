@@ -451,6 +451,23 @@ std::optional<on_call_window> schedule::any_window_at(unix_ms at) const {
   return impl_->window_containing(who{true, {}}, at);
 }
 
+std::vector<on_call_window> schedule::closed_days(unix_ms from, unix_ms to, std::size_t max) const {
+  std::vector<on_call_window> out;
+  if (to <= from) return out;
+  // The map is ordered by date: start at the day containing `from`, stop past `to`.
+  const auto first = impl_->local_day(from);
+  const auto last = impl_->local_day(to);
+  for (auto it = impl_->dates.lower_bound(first); it != impl_->dates.end() && it->first <= last; ++it) {
+    if (!it->second.closed) continue;
+    on_call_window day{impl_->instant(cctz::civil_second(it->first)),
+                       impl_->instant(cctz::civil_second(it->first + 1))};
+    if (day.end <= from || day.start >= to) continue;
+    if (out.size() == max) break;
+    out.push_back(day);
+  }
+  return out;
+}
+
 std::vector<std::string> schedule::named_workers() const { return impl_->named; }
 
 const std::string& schedule::time_zone() const noexcept { return impl_->name; }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "relais/core/permanence.hpp"
 #include "relais/core/session.hpp"
 #include "relais/crypto/certificate.hpp"
 #include "relais/crypto/keys.hpp"
@@ -158,6 +159,7 @@ void session::on_keys_publish(const pr::keys_publish& m) {
             std::move(u), s.on_strand([rid, identity, add_opks](session& s2, std::error_code ec2) mutable {
               if (ec2) return s2.reply_store_error(ec2, rid, error::worker_not_found, error::invalid_value);
               s2.identity_ = identity;
+              s2.services_.permanence.identity_published(s2.worker_, identity);
               log::info("worker_identity_published", {{"worker", s2.worker_}});
               add_opks(s2, rid);
             }));

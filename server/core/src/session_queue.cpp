@@ -34,6 +34,7 @@ void session::dispatch_permanence(const pr::message& m) {
         else if constexpr (std::is_same_v<T, pr::inbox_send>) p.inbox_send(self, identity_, msg);
         else if constexpr (std::is_same_v<T, pr::inbox_list>) p.inbox_list(self, worker_, msg);
         else if constexpr (std::is_same_v<T, pr::inbox_dismiss>) p.inbox_dismiss(self, worker_, msg);
+        else if constexpr (std::is_same_v<T, pr::shift_schedule>) p.schedule_week(self, worker_, msg);
         else if constexpr (std::is_same_v<T, pr::inbox_answer>) {
           with_identity(msg.rid, [msg](session& s) {
             s.services_.permanence.inbox_answer(s.shared_from_this(), s.worker_, s.identity_, msg);

@@ -102,6 +102,13 @@ inline constexpr std::int64_t max_spk_id = 0xFFFFFFFF;
 /// Queue entries in one `queue.snapshot` (items): the console shows the head of the queue.
 inline constexpr std::size_t max_snapshot_entries = 50;
 
+/// Windows in each list of one `shift.week` (items): a week of split shifts fits many times.
+inline constexpr std::size_t max_week_windows = 64;
+/// Days of the schedule one `shift.schedule` may ask for.
+inline constexpr std::int64_t max_schedule_days = 31;
+/// Bytes of an IANA time zone name in `shift.week`.
+inline constexpr std::size_t max_time_zone_bytes = 64;
+
 /// Messages in one `history.page` and the largest `history.get` limit (items).
 inline constexpr std::size_t max_history_messages = 100;
 

@@ -470,6 +470,33 @@ struct shift_state {
   friend bool operator==(const shift_state&, const shift_state&) = default;
 };
 
+/// `shift.schedule`: the worker's own on-call windows and the permanence's opening hours for
+/// the coming days, exceptions applied.
+struct shift_schedule {
+  RELAIS_PROTOCOL_MESSAGE("shift.schedule", client, worker);
+  std::optional<std::int64_t> days;
+  friend bool operator==(const shift_schedule&, const shift_schedule&) = default;
+};
+
+/// An interval of absolute time, [start, end).
+struct time_window {
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+  friend bool operator==(const time_window&, const time_window&) = default;
+};
+
+/// `shift.week`: reply to `shift.schedule`.
+struct shift_week {
+  RELAIS_PROTOCOL_MESSAGE("shift.week", server, server);
+  std::string time_zone;
+  std::int64_t span_from = 0;  ///< wire name `from` (the macro's `from` is the sender side)
+  std::int64_t span_to = 0;    ///< wire name `to`
+  std::vector<time_window> mine;
+  std::vector<time_window> open;
+  std::vector<time_window> closed;
+  friend bool operator==(const shift_week&, const shift_week&) = default;
+};
+
 /// `presence.set`: available or busy, and the capacity for automatic assignment.
 struct presence_set {
   RELAIS_PROTOCOL_MESSAGE("presence.set", client, worker);
@@ -743,7 +770,7 @@ using message = std::variant<
     permanence_get, permanence_status,
     queue_join, queue_position, queue_leave, queue_timeout, queue_inbox_offer, queue_list,
     queue_snapshot, queue_take,
-    shift_start, shift_stop, shift_holiday, shift_state, presence_set,
+    shift_start, shift_stop, shift_holiday, shift_state, shift_schedule, shift_week, presence_set,
     conversation_assigned, conversation_opened, conversation_send, conversation_ack,
     conversation_message, conversation_delivered, conversation_read, conversation_typing,
     conversation_end, conversation_ended, conversation_transfer, conversation_transferred,

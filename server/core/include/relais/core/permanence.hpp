@@ -55,6 +55,9 @@ class permanence {
   // ---- workers
   /// A worker authenticated: her account (identity key, names) may be new or changed.
   void worker_seen(const worker_account& account);
+  /// A worker published her identity key (first key setup, restore): she can be a transfer,
+  /// inbox or assignment target at once, not only after her next login.
+  void identity_published(worker_id w, const bytes& identity);
   void start_shift(const std::shared_ptr<session>& s, worker_id w, const std::optional<std::string>& rid);
   void stop_shift(const std::shared_ptr<session>& s, worker_id w, std::optional<protocol::handover_policy> handover,
                   const std::optional<std::string>& rid);
@@ -88,6 +91,8 @@ class permanence {
   void inbox_list(const std::shared_ptr<session>& s, worker_id w, const protocol::inbox_list& m);
   void inbox_answer(const std::shared_ptr<session>& s, worker_id w, const bytes& worker_key,
                     const protocol::inbox_answer& m);
+  /// shift.schedule: her scheduled windows, the opening hours and the closed days ahead.
+  void schedule_week(const std::shared_ptr<session>& s, worker_id w, const protocol::shift_schedule& m);
   /// inbox.dismiss: a recipient on shift takes an entry out of every unread list (a feedback).
   void inbox_dismiss(const std::shared_ptr<session>& s, worker_id w, const protocol::inbox_dismiss& m);
 

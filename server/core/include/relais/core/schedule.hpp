@@ -150,6 +150,10 @@ class schedule {
   /// The stretch covered by any slot of any worker that contains `at` (merged like
   /// window_at): open by schedule, whoever is on call.
   [[nodiscard]] std::optional<on_call_window> any_window_at(unix_ms at) const;
+  /// The local days closed by a dated exception that overlap [from, to), each as the span of
+  /// that day in absolute time (midnight to midnight, 23 or 25 hours on a change night), in
+  /// date order: what the console's week view marks as closed. At most `max` of them.
+  [[nodiscard]] std::vector<on_call_window> closed_days(unix_ms from, unix_ms to, std::size_t max) const;
   /// Every username a slot or an added slot names, sorted, once each (to check them against
   /// the accounts at start).
   [[nodiscard]] std::vector<std::string> named_workers() const;
