@@ -18,6 +18,7 @@ import {
   wipe,
 } from '../common/crypto/index.js';
 import { Desk, type DeskNotice, type InboxEntryView } from './desk.js';
+import { weekLines } from './week.js';
 import { field, h, replaceChildren } from './dom.js';
 import { consoleLimits } from './limits.js';
 import { LinkClosedError, ServerError, type Frame } from './link.js';
@@ -618,7 +619,7 @@ export class ConsoleApp {
       shift = h('section', { id: 'shift-panel', class: 'panel', 'aria-labelledby': 'shift-title' });
       const queue = h('section', { id: 'queue-panel', class: 'panel', 'aria-labelledby': 'queue-title' });
       const convs = h('section', { id: 'conversations', class: 'conversations', 'aria-labelledby': 'conversations-title' }, h('h2', { id: 'conversations-title', text: this.t('conversations_title') }), h('p', { id: 'conversations-none', text: this.t('conversations_none') }), h('div', { id: 'panes', class: 'panes' }));
-      const side = h('div', { id: 'side', class: 'side' }, h('section', { id: 'inbox-panel', class: 'panel', 'aria-labelledby': 'inbox-title' }), h('section', { id: 'canned-panel', class: 'panel', 'aria-labelledby': 'canned-title' }), h('section', { id: 'past-panel', class: 'panel', 'aria-labelledby': 'past-title' }), h('section', { id: 'embed-panel', class: 'panel', 'aria-labelledby': 'embed-title' }));
+      const side = h('div', { id: 'side', class: 'side' }, h('section', { id: 'inbox-panel', class: 'panel', 'aria-labelledby': 'inbox-title' }), h('section', { id: 'week-panel', class: 'panel', 'aria-labelledby': 'week-title' }), h('section', { id: 'canned-panel', class: 'panel', 'aria-labelledby': 'canned-title' }), h('section', { id: 'past-panel', class: 'panel', 'aria-labelledby': 'past-title' }), h('section', { id: 'embed-panel', class: 'panel', 'aria-labelledby': 'embed-title' }));
       const notices = h('div', { id: 'notices', role: 'alert', class: 'notices' });
       root.replaceChildren(notices, shift, queue, convs, side);
       this.renderCanned();
@@ -629,6 +630,7 @@ export class ConsoleApp {
     this.renderConversations();
     this.renderInbox(document.getElementById('inbox-panel')!);
     this.renderPast(document.getElementById('past-panel')!);
+    this.renderWeek(document.getElementById('week-panel')!);
     this.renderNotices(d.notices);
   }
 
@@ -840,6 +842,31 @@ export class ConsoleApp {
       this.announce(this.t('inbox_answered'));
       document.getElementById(`compose-${id}`)?.focus();
     }
+  }
+
+  /** The week ahead as the schedule says, in the schedule's time zone (shift.week). */
+  private renderWeek(el: HTMLElement): void {
+    const week = this.desk_!.week;
+    const key = week ? JSON.stringify(week) + this.lang_ : this.lang_;
+    if (el.dataset['shown'] === key) return; // unchanged: keep the reader's place
+    el.dataset['shown'] = key;
+    const list = (id: string, title: StringKey, lines: string[], none: StringKey | null) =>
+      lines.length === 0 && none === null
+        ? null
+        : h('div', {}, h('h3', { id: `${id}-title`, text: this.t(title) }), lines.length ? h('ul', { id, 'aria-labelledby': `${id}-title` }, ...lines.map((l) => h('li', { text: l }))) : h('p', { id, text: this.t(none!) }));
+    if (!week) {
+      replaceChildren(el, h('h2', { id: 'week-title', text: this.t('week_title') }), h('p', { text: this.t('week_loading') }));
+      return;
+    }
+    const lines = weekLines(week, this.lang_);
+    replaceChildren(
+      el,
+      h('h2', { id: 'week-title', text: this.t('week_title') }),
+      h('p', { class: 'hint', text: this.t('week_zone', { zone: week.timeZone }) }),
+      list('week-mine', 'week_mine', lines.mine, 'week_mine_none'),
+      list('week-open', 'week_open', lines.open, 'week_open_none'),
+      list('week-closed', 'week_closed', lines.closed, null),
+    );
   }
 
   private renderPast(el: HTMLElement): void {

@@ -288,6 +288,21 @@ describe('Desk', () => {
     expect(t.desk.inbox[0]!.spkId).toBe(t.vault.signedPreKeys[0]!.id);
   });
 
+  it('ReadsTheWeekAheadAndSaysWhenTheServerHasNoSchedule', async () => {
+    const week = { type: 'shift.week', time_zone: 'Europe/Paris', from: 1, to: 2, mine: [{ start: 10, end: 20 }], open: [{ start: 10, end: 30 }], closed: [] };
+    const t = setup((f) => (f.type === 'shift.schedule' ? week : { type: 'ok' }));
+    await t.desk.refreshWeek();
+    expect(t.link.ofType('shift.schedule').at(-1)).toMatchObject({ days: 7 });
+    expect(t.desk.week).toEqual({ timeZone: 'Europe/Paris', from: 1, to: 2, mine: [{ start: 10, end: 20 }], open: [{ start: 10, end: 30 }], closed: [] });
+    const old = setup((f) => {
+      if (f.type === 'shift.schedule') throw new ServerError({ type: 'error', code: 703, name: 'internal_error' });
+      return { type: 'ok' };
+    });
+    await old.desk.refreshWeek();
+    expect(old.desk.week).toBeUndefined();
+    expect(old.desk.notices.at(-1)).toMatchObject({ kind: 'not_supported', detail: 'schedule' });
+  });
+
   it('DismissesAFeedbackAndSaysWhenAColleagueWasFirst', async () => {
     let t!: ReturnType<typeof setup>;
     t = setup((f) => {

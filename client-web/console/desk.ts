@@ -38,6 +38,29 @@ export interface QueueEntryView {
   returning: boolean;
 }
 
+/** An interval of absolute time, [start, end), in ms. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** The coming days as the schedule says (shift.week, PROTOCOL.md §6.6). */
+export interface WeekView {
+  timeZone: string;
+  from: number;
+  to: number;
+  /** Her scheduled on-call windows. */
+  mine: Span[];
+  /** When the permanence is open by schedule, whoever is on call. */
+  open: Span[];
+  /** Local days closed by an exception (public holiday, closure). */
+  closed: Span[];
+}
+
+function spans(v: unknown): Span[] {
+  return Array.isArray(v) ? (v as Record<string, unknown>[]).map((x) => ({ start: Number(x['start']), end: Number(x['end']) })) : [];
+}
+
 /** One inbox entry, decrypted when possible (CRYPTO.md §17.8). */
 export interface InboxEntryView {
   inboxId: number;
@@ -109,6 +132,8 @@ export class Desk {
   queueTotal = 0;
   inbox: InboxEntryView[] = [];
   inboxUnread = 0;
+  /** The week ahead, once read (shift.week). */
+  week: WeekView | undefined;
   /** Conversations whose beneficiary is typing now. */
   readonly typing = new Set<number>();
   readonly notices: DeskNotice[] = [];
@@ -185,8 +210,25 @@ export class Desk {
       }
     }
     await this.refreshShift();
+    await this.refreshWeek().catch(() => undefined);
     this.changed();
     this.scheduleSave();
+  }
+
+  /** Reads the schedule of the coming week (her windows, opening hours, closed days). */
+  async refreshWeek(): Promise<void> {
+    try {
+      const r = await this.link_.request({ type: 'shift.schedule', days: 7 });
+      this.week = { timeZone: String(r['time_zone']), from: Number(r['from']), to: Number(r['to']), mine: spans(r['mine']), open: spans(r['open']), closed: spans(r['closed']) };
+      this.changed();
+    } catch (e) {
+      if (e instanceof LinkClosedError) return; // read again after reconnecting
+      if (e instanceof ServerError && e.errorName === 'internal_error') {
+        this.notice({ kind: 'not_supported', detail: 'schedule' });
+        return;
+      }
+      throw e;
+    }
   }
 
   private async refreshShift(): Promise<void> {
@@ -230,6 +272,8 @@ export class Desk {
         break;
       case 'shift.state':
         this.onShiftState(f);
+        // The schedule moved her on or off: the week ahead has moved on too.
+        void this.refreshWeek().catch(() => undefined);
         break;
       case 'inbox.count': {
         const before = this.inboxUnread;
