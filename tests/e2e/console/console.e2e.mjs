@@ -1,8 +1,8 @@
 // The worker console end to end (issue 9 "Done when"), in Debian's chromium against a real
 // relaisd, run by ctest as e2e.console.scenario. Three browsers with fresh profiles: Camille's
-// console, the beneficiary's widget (/widget/ opened on its own), Nadia's console; relais-cli
-// plays the beneficiary who leaves a message while the permanence is closed (the widget's inbox
-// has not landed yet) and comes back for the answer.
+// console, the beneficiary's widget (/widget/ opened on its own), Nadia's console; a second
+// beneficiary leaves a message in the widget while the permanence is closed and comes back for
+// the answer on a fresh profile with her resume code; relais-cli leaves a feedback.
 //   Camille logs in (wrong password refused), enrols TOTP from the QR code's URI, creates her
 //   keys certified by the org key, logs in again with a TOTP code and unlocks them with her
 //   passphrase (a wrong one refused); starts her shift. The beneficiary opens the widget, fills the
@@ -10,7 +10,7 @@
 //   refused); a transfer to a worker who does not exist is refused with a clear sentence; the
 //   transfer to Nadia (second account, her own console and certified keys), who writes first
 //   (held until the beneficiary writes) and continues; Nadia ends. Camille goes off (the end-of-shift choice), Nadia too; a new beneficiary sees the
-//   widget's closed screen; a message and a feedback are left (relais-cli); at Camille's next
+//   widget's closed screen and leaves a message (a feedback comes from relais-cli); at Camille's next
 //   shift both are opened in her console, the feedback is dismissed, the message answered and
 //   the answer reaches the beneficiary when she comes back. Camille's console restored on a fresh
 //   profile with the recovery key: history, pre-chat, message left and notes are there.
@@ -345,20 +345,25 @@ test('worker console: shift, widget beneficiary, transfer, closed inbox, next sh
     await vaultSaved(page);
   });
 
-  const ben = cliBeneficiary(server, join(cliDir, 'b2'), 'b2');
+  let resumeCode = '';
   await t.test('a new beneficiary sees the closed screen and leaves a message; a feedback is left too', async () => {
     const closed = await newPage('widget-closed', { width: 420, height: 900 });
     await closed.goto(`${server.origin}/widget/#${new URLSearchParams({ lang: 'fr', org: server.fingerprint })}`);
     await closed.getByText('La permanence est fermée').first().waitFor();
     await shot(closed, 'widget-closed');
-    // The widget cannot leave a message yet: relais-cli seals it to the verified workers (CRYPTO.md §17).
-    ben.type(`/inbox ${typed.inbox}`);
-    await ben.waitFor((e) => e.event === 'inbox_sent', 'inbox_sent');
+    // Sealed in the widget to the verified workers (CRYPTO.md §17), with a resume code to come back.
+    await closed.getByRole('button', { name: 'Laisser un message' }).click();
+    await closed.getByLabel('Votre message').fill(typed.inbox);
+    await closed.getByRole('button', { name: 'Envoyer le message' }).click();
+    await closed.getByTestId('inbox-sent').waitFor();
+    await closed.getByRole('button', { name: 'Obtenir un code de reprise' }).click();
+    resumeCode = await closed.getByTestId('resume-code').textContent({ timeout: 30_000 });
+    assert.match(resumeCode, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    await shot(closed, 'widget-message-left');
     const other = cliBeneficiary(server, join(cliDir, 'b3'), 'b3');
     other.type(`/feedback helped ${typed.feedback}`);
     await other.waitFor((e) => e.event === 'inbox_sent', 'feedback inbox_sent');
     await other.quit();
-    await ben.quit();
   });
 
   await t.test('at the next shift the message is opened and answered, the feedback dismissed', async () => {
@@ -380,17 +385,22 @@ test('worker console: shift, widget beneficiary, transfer, closed inbox, next sh
     await page.locator(`#log-${id} .msg.worker .meta`).filter({ hasText: 'gardé' }).waitFor();
     await screen(page, 'inbox-answer-held');
 
-    // She comes back (same identity): the conversation is there; her first word opens the session.
-    const back = cliBeneficiary(server, join(cliDir, 'b2'), 'b2-back');
-    await back.waitFor((e) => e.event === 'secured', 'secured');
-    back.type(typed.back);
+    // She comes back on a fresh profile with her resume code (same identity): the conversation
+    // is there; her first word opens the session.
+    const back = await newPage('widget-back', { width: 420, height: 900 });
+    await back.goto(`${server.origin}/widget/#${new URLSearchParams({ lang: 'fr', org: server.fingerprint })}`);
+    await back.getByRole('button', { name: 'J’ai un code de reprise' }).click();
+    await back.getByLabel('Votre code de reprise (12 caractères)').fill(resumeCode);
+    await back.getByRole('button', { name: 'Reprendre' }).click();
+    await back.getByRole('heading', { name: 'Discussion avec Camille' }).waitFor({ timeout: 30_000 });
+    await back.getByLabel('Votre message').fill(typed.back);
+    await back.keyboard.press('Enter');
     await page.locator(`#log-${id}`).filter({ hasText: typed.back }).waitFor();
-    await back.waitFor((e) => e.event === 'message' && e.text === typed.answer, 'the held answer');
+    await back.getByRole('log').getByText(typed.answer).waitFor();
     await page.locator(`#log-${id} .msg.worker .meta`).filter({ hasText: /envoyé|reçu|lu/ }).waitFor();
+    await shot(back, 'widget-answer');
     await screen(page, 'inbox-answered');
     await page.locator(`#end-${id}`).click();
-    await back.waitFor((e) => e.event === 'ended', 'ended');
-    await back.quit();
     await stopShift(page, 'end');
     await vaultSaved(page);
   });
