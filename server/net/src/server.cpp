@@ -16,6 +16,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <netinet/tcp.h>
+
 #include <array>
 #include <atomic>
 #include <deque>
@@ -37,6 +39,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+/// Linux TCP_CORK: while set, the kernel sends only full segments; clearing it sends the rest.
+using tcp_cork = asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_CORK>;
 
 namespace {
 
@@ -179,6 +183,12 @@ class ws_session final : public connection, public ws_peer {
     drained_ = nullptr;
   }
   void request_close(std::uint16_t code, std::string reason, bool discard_queue = false);
+  void cork(bool on) {
+    if (corked_ == on) return;
+    corked_ = on;
+    beast::error_code ignored;  // a failure only costs the batching
+    beast::get_lowest_layer(ws_).socket().set_option(tcp_cork(on), ignored);
+  }
   asio::awaitable<void> reader();
   asio::awaitable<void> writer();
 
@@ -197,6 +207,7 @@ class ws_session final : public connection, public ws_peer {
   std::function<void()> drained_;      // when_drained's waiter
   bool closing_ = false;
   bool reader_done_ = false;
+  bool corked_ = false;                // TCP_CORK is set while a burst of frames is written
   std::optional<websocket::close_reason> close_reason_;
 };
 
@@ -316,6 +327,11 @@ asio::awaitable<void> ws_session::writer() {
       continue;
     }
     auto frame = queue_.front();
+    // Frames waiting behind this one (acks and relayed messages come in bursts, one per
+    // group commit): cork, so that the burst leaves in full segments instead of one
+    // sendmsg-and-deliver per frame; uncorked as soon as the queue is empty, so nothing
+    // waits for more. Measured: the per-frame transmit was ~10 % of relaisd's CPU.
+    if (queue_.size() > 1) cork(true);
     ws_.text(true);
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
     if (ec) {
@@ -326,8 +342,12 @@ asio::awaitable<void> ws_session::writer() {
       queued_bytes_ -= frame->size();
       queue_.pop_front();
     }
-    if (queue_.empty()) notify_drained();
+    if (queue_.empty()) {
+      cork(false);
+      notify_drained();
+    }
   }
+  cork(false);
   if (close_reason_ && !reader_done_ && ws_.is_open()) {
     auto [ec] = co_await ws_.async_close(*close_reason_, use_tuple);
     if (ec) fail(ec, "ws_close", id_);
@@ -573,6 +593,11 @@ asio::awaitable<void> server::impl::listen() {
     }
     beast::error_code addr_ec;
     auto remote = socket.remote_endpoint(addr_ec);
+    // Every frame is a whole message the peer waits for: without TCP_NODELAY, Nagle holds a
+    // small write back until the previous one is acknowledged, and the peer's delayed ACK
+    // (40 ms on Linux) then sets the latency (measured: p50 40 ms at 5,000 msg/s).
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     auto id = next_id.fetch_add(1);
     auto session = std::make_shared<http_session>(self, id, std::move(socket),
                                                   addr_ec ? std::string{} : remote.address().to_string());
