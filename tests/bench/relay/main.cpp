@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "evening.hpp"
 #include "modes.hpp"
 #include "options.hpp"
 #include "pair_protocol.hpp"
@@ -64,16 +66,19 @@ int run(const options& o) {
   if (o.protocol == protocol_kind::relais) out["payload"] = o.precomputed ? "precomputed" : "e2e";
   if (o.mode == mode_kind::idle) {
     out["conns"] = o.conns;
-  } else if (o.mode != mode_kind::queue_storm) {
+  } else if (o.mode != mode_kind::queue_storm && o.mode != mode_kind::evening) {
     out["pairs"] = o.pairs;
     out["size"] = o.size;
     if (o.mode == mode_kind::throughput) out["window"] = o.window;
   }
 
-  const std::size_t connections = o.mode == mode_kind::idle ? static_cast<std::size_t>(o.conns)
-                                   : o.mode == mode_kind::queue_storm
-                                       ? static_cast<std::size_t>(o.beneficiaries) + static_cast<std::size_t>(o.workers)
-                                       : 2 * static_cast<std::size_t>(o.pairs);
+  const std::size_t connections =
+      o.mode == mode_kind::idle ? static_cast<std::size_t>(o.conns)
+      : o.mode == mode_kind::queue_storm
+          ? static_cast<std::size_t>(o.beneficiaries) + static_cast<std::size_t>(o.workers)
+      : o.mode == mode_kind::evening
+          ? static_cast<std::size_t>(std::ceil(o.arrival_rate * o.duration)) + static_cast<std::size_t>(o.workers)
+          : 2 * static_cast<std::size_t>(o.pairs);
   raise_descriptor_limit(connections);
 
   std::unique_ptr<tls_client> tls;
@@ -108,6 +113,24 @@ int run(const options& o) {
     std::fflush(stdout);
     std::fflush(stderr);
     std::_Exit(0);
+  }
+  if (o.mode == mode_kind::evening) {
+    // Its clients arrive over time and share the conversations' state: built by the mode.
+    const auto org = load_org_key_file(o.org_key_file);
+    settings.org_public = org.public_key_bytes();
+    if (o.precomputed) settings.precomputed_ciphertext = make_precomputed_ciphertext(settings.plaintext_size);
+    pool.start();
+    const bool ok = run_evening(pool, o, settings, org, read_password(o.password_file), out);
+    std::printf("%s\n", out.dump().c_str());
+    print_evening_table(out);
+    if (!ok) {
+      std::fprintf(stderr,
+                   "relais-bench: evening: FAILED: messages lost or duplicated, seqs missing or conversations "
+                   "unsettled (lost, duplicates, seq_gaps, unsettled in the JSON line)\n");
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(ok ? 0 : 1);
   }
   if (o.mode == mode_kind::idle) {
     if (o.protocol == protocol_kind::pair) {

@@ -28,6 +28,8 @@ const char* name_of(mode_kind m) noexcept {
       return "idle";
     case mode_kind::queue_storm:
       return "queue-storm";
+    case mode_kind::evening:
+      return "evening";
   }
   return "?";
 }
@@ -42,8 +44,8 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   app.add_option("--protocol", protocol, "pair (../shared/peers relays) or relais (relaisd)")
       ->check(CLI::IsMember({"pair", "relais"}))
       ->capture_default_str();
-  app.add_option("--mode", mode, "throughput, latency, idle or queue-storm (relais)")
-      ->check(CLI::IsMember({"throughput", "latency", "idle", "queue-storm"}))
+  app.add_option("--mode", mode, "throughput, latency, idle, queue-storm (relais) or evening (relais)")
+      ->check(CLI::IsMember({"throughput", "latency", "idle", "queue-storm", "evening"}))
       ->capture_default_str();
   app.add_option("--host", o.host, "Server address")->capture_default_str();
   app.add_option("--port", o.port, "Server port")->check(CLI::Range(1, 65535));
@@ -107,9 +109,36 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   app.add_option("--beneficiaries", o.beneficiaries, "queue-storm: beneficiaries waiting in the queue")
       ->check(CLI::Range(1, limits::max_connections - 1000))
       ->capture_default_str();
-  app.add_option("--urgent-fraction", o.urgent_fraction, "queue-storm: fraction of them joining as urgent")
+  app.add_option("--urgent-fraction", o.urgent_fraction, "queue-storm, evening: fraction of beneficiaries joining as urgent")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--arrival-rate", o.arrival_rate, "evening: beneficiaries arriving per second (Poisson), during --duration")
+      ->check(CLI::Range(0.01, 1000.0))
+      ->capture_default_str();
+  app.add_option("--capacity", o.capacity, "evening: conversations each worker holds at once")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  app.add_option("--assign", o.assign,
+                 "evening: take (workers send queue.take as they free up) or auto (presence.set capacity; "
+                 "relaisd needs [permanence] auto_assign = true)")
+      ->check(CLI::IsMember({"take", "auto"}))
+      ->capture_default_str();
+  app.add_option("--conversation-s", o.conversation_s, "evening: mean seconds a conversation lasts before the worker ends it")
+      ->check(CLI::Range(0.5, limits::max_run_seconds))
+      ->capture_default_str();
+  app.add_option("--think-s", o.think_s, "evening: mean seconds between two messages of one side")
+      ->check(CLI::Range(0.05, 600.0))
+      ->capture_default_str();
+  app.add_option("--reconnect-fraction", o.reconnect_fraction,
+                 "evening: fraction of conversations whose beneficiary drops its connection once and resumes with sync")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--offline-s", o.offline_s, "evening: seconds a dropped beneficiary stays away")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  bool no_receipts = false;
+  app.add_flag("--no-receipts", no_receipts, "evening: do not send conversation.delivered receipts");
+  app.add_option("--seed", o.seed, "evening: seed of the arrivals, lengths and pauses")->capture_default_str();
   app.add_option("--make-org-key", o.make_org_key,
                  "Write a fresh organisation key seed to FILE (mode 0600), print the [org] public_key line, exit");
 
@@ -123,11 +152,19 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   o.mode = mode == "latency"       ? mode_kind::latency
            : mode == "idle"        ? mode_kind::idle
            : mode == "queue-storm" ? mode_kind::queue_storm
+           : mode == "evening"     ? mode_kind::evening
                                    : mode_kind::throughput;
+  o.receipts = !no_receipts;
   if (o.mode == mode_kind::queue_storm) {
     // The scenario: 5 workers taking one each per second for 20 s.
     if (app.count("--workers") == 0) o.workers = 5;
     if (app.count("--duration") == 0) o.duration = 20;
+  }
+  if (o.mode == mode_kind::evening) {
+    // An evening of one minute of arrivals; its clients share state on one io thread (the
+    // load is human-paced: a thread is plenty, and no lock is needed).
+    if (app.count("--duration") == 0) o.duration = 60;
+    o.threads = 1;
   }
   if (!o.make_org_key.empty()) return std::nullopt;
   auto usage = [](const std::string& what) {
@@ -135,8 +172,12 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     return std::optional<int>(2);
   };
   if (o.port == 0) return usage("--port is required");
-  if (o.mode == mode_kind::queue_storm && o.protocol != protocol_kind::relais) {
-    return usage("--mode queue-storm needs --protocol relais (the pair relays have no queue)");
+  if ((o.mode == mode_kind::queue_storm || o.mode == mode_kind::evening) && o.protocol != protocol_kind::relais) {
+    return usage(std::string("--mode ") + name_of(o.mode) + " needs --protocol relais (the pair relays have no queue)");
+  }
+  if (o.mode == mode_kind::evening &&
+      o.arrival_rate * o.duration > static_cast<double>(limits::max_connections - o.workers - 100)) {
+    return usage("--arrival-rate x --duration beneficiaries need more descriptors than one process has");
   }
   if (o.protocol == protocol_kind::relais) {
     if (o.transport != "ws") return usage("--transport raw is for the pair protocol only");

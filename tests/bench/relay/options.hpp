@@ -9,7 +9,7 @@
 namespace relais::bench {
 
 enum class protocol_kind : std::uint8_t { pair, relais };
-enum class mode_kind : std::uint8_t { throughput, latency, idle, queue_storm };
+enum class mode_kind : std::uint8_t { throughput, latency, idle, queue_storm, evening };
 
 /// Everything a run is parameterised by; validated by parse_options.
 struct options {
@@ -28,7 +28,7 @@ struct options {
   int size = 300;                  ///< payload (pair) or plaintext (relais) bytes
   int window = 32;                 ///< messages in flight per side
   double rate = 5000;              ///< latency mode: total messages per second
-  double duration = 10;            ///< measured seconds (throughput, latency; queue-storm: 20, the take phase)
+  double duration = 10;            ///< measured seconds (throughput, latency; queue-storm: 20, the take phase; evening: 60, the arrivals)
   double warmup = 1;               ///< seconds before measuring
   double drain = 1;                ///< latency mode: seconds left for the last messages
   int conns = 10000;               ///< idle mode: connections to hold
@@ -51,7 +51,18 @@ struct options {
 
   // queue-storm mode (relais only).
   int beneficiaries = 10'000;   ///< waiting beneficiaries
-  double urgent_fraction = 0.1;  ///< of them joining as urgent
+  double urgent_fraction = 0.1;  ///< of them joining as urgent (queue-storm and evening)
+
+  // evening mode (relais only).
+  double arrival_rate = 5;          ///< beneficiaries arriving per second (Poisson) during --duration
+  int capacity = 3;                 ///< conversations a worker holds at once
+  std::string assign = "take";      ///< take: queue.take as slots free up; auto: the server assigns (auto_assign)
+  double conversation_s = 30;       ///< mean length of a conversation, handshake to the worker's end (0.5x..1.5x)
+  double think_s = 3;               ///< mean seconds between two messages of one side (0.5x..1.5x)
+  double reconnect_fraction = 0.2;  ///< conversations whose beneficiary drops its connection once
+  double offline_s = 2;             ///< seconds such a beneficiary stays away before reconnecting
+  bool receipts = true;             ///< send conversation.delivered after each message received
+  std::uint64_t seed = 1;           ///< arrivals, lengths and pauses are drawn from it
 };
 
 /// Parses argv; on error or --help prints to stderr/stdout and returns the exit status to use.

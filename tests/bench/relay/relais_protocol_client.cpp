@@ -139,7 +139,10 @@ void relais_connection::on_frame(std::string_view frame) {
           "): " + quote(frame));
   }
   const auto type = pr::type_name(m);
-  if (type == "error") fatal(name_ + ": the server answered with an error: " + quote(frame));
+  if (type == "error") {
+    if (error_filter_ && error_filter_(std::get<pr::error_message>(m))) return;
+    fatal(name_ + ": the server answered with an error: " + quote(frame));
+  }
   for (auto it = expected_.begin(); it != expected_.end(); ++it) {
     if (it->first == type) {
       auto h = std::move(it->second);
@@ -160,6 +163,12 @@ void relais_connection::on_frame(std::string_view frame) {
 }
 
 void relais_connection::on_closed(const std::string& why) { fatal(name_ + ": " + why); }
+
+void relais_connection::drop() {
+  if (conn_) conn_->close();
+  conn_.reset();
+  expected_.clear();
+}
 
 // ---------------------------------------------------------------- relais_link
 
@@ -314,6 +323,29 @@ void relais_link::expect_take_reply(std::function<void()> one_more) {
   });
 }
 
+void initiate_from_bundle(const pr::keys_bundle& b, const crypto::public_key& org, const crypto::identity_key_pair& me,
+                          crypto::random_source& rng, crypto::session& out, const std::string& who) {
+  if (!b.worker_certificate) fatal(who + ": keys.bundle of a worker without worker_certificate");
+  crypto::worker_certificate cert;
+  const auto cert_bytes = to_bytes(b.worker_certificate->decode());
+  if (auto ec = crypto::verify_worker_certificate(cert_bytes, org, unix_seconds(), cert)) {
+    fatal(who + ": the worker certificate does not verify against the org key: " + ec.message());
+  }
+  crypto::prekey_bundle bundle;
+  bundle.identity_key = fixed<32>(b.identity_key, "identity_key");
+  if (cert.worker_identity != bundle.identity_key) fatal(who + ": the certificate is for another identity");
+  bundle.spk_id = static_cast<std::uint32_t>(b.spk_id);
+  bundle.spk_pub = fixed<32>(b.spk_pub, "spk_pub");
+  bundle.spk_signature = fixed<64>(b.spk_signature, "spk_signature");
+  if (b.opk_id && b.opk_pub) {
+    bundle.opk_id = static_cast<std::uint32_t>(*b.opk_id);
+    bundle.opk_pub = fixed<32>(*b.opk_pub, "opk_pub");
+  }
+  if (auto ec = crypto::session::initiate(me, bundle, rng, out)) {
+    fatal(who + ": X3DH with the worker's bundle failed: " + ec.message());
+  }
+}
+
 void relais_link::handshake(std::function<void()> done) {
   // The beneficiary fetches the worker's bundle, checks the certificate against the org key,
   // runs X3DH and sends a first (type 0x01) message; the worker accepts it and answers; the
@@ -326,26 +358,8 @@ void relais_link::handshake(std::function<void()> done) {
   f.rid = "fetch";
   f.conversation_id = conversation_id_;
   beneficiary_->expect("keys.bundle", [this, one_more](const pr::message& m) {
-    const auto& b = std::get<pr::keys_bundle>(m);
-    if (!b.worker_certificate) fatal(what(0) + ": keys.bundle of a worker without worker_certificate");
-    crypto::worker_certificate cert;
-    const auto cert_bytes = to_bytes(b.worker_certificate->decode());
-    if (auto ec = crypto::verify_worker_certificate(cert_bytes, settings_.org_public, unix_seconds(), cert)) {
-      fatal(what(0) + ": the worker certificate does not verify against the org key: " + ec.message());
-    }
-    crypto::prekey_bundle bundle;
-    bundle.identity_key = fixed<32>(b.identity_key, "identity_key");
-    if (cert.worker_identity != bundle.identity_key) fatal(what(0) + ": the certificate is for another identity");
-    bundle.spk_id = static_cast<std::uint32_t>(b.spk_id);
-    bundle.spk_pub = fixed<32>(b.spk_pub, "spk_pub");
-    bundle.spk_signature = fixed<64>(b.spk_signature, "spk_signature");
-    if (b.opk_id && b.opk_pub) {
-      bundle.opk_id = static_cast<std::uint32_t>(*b.opk_id);
-      bundle.opk_pub = fixed<32>(*b.opk_pub, "opk_pub");
-    }
-    if (auto ec = crypto::session::initiate(beneficiary_identity_, bundle, rng_, beneficiary_session_)) {
-      fatal(what(0) + ": X3DH with the worker's bundle failed: " + ec.message());
-    }
+    initiate_from_bundle(std::get<pr::keys_bundle>(m), settings_.org_public, beneficiary_identity_, rng_,
+                         beneficiary_session_, what(0));
     if (auto ec = beneficiary_session_.encrypt(plaintext_, scratch_)) fatal(what(0) + ": encrypt: " + ec.message());
     pr::conversation_send s;
     s.rid = "first";
@@ -388,13 +402,15 @@ void relais_link::handshake(std::function<void()> done) {
   beneficiary_->send(pr::encode(f));
 }
 
-std::string relais_link::next_client_msg_id(int side, std::uint64_t stamp_ns) {
-  // "<b|w><12-digit counter>-<20-digit stamp>": unique per sender, 34 token characters.
+std::string make_client_msg_id(char side, std::uint64_t counter, std::uint64_t stamp_ns) {
   std::array<char, 48> buf{};
-  const auto n = ++counters_[static_cast<std::size_t>(side)];
-  std::snprintf(buf.data(), buf.size(), "%c%012llu-%020llu", side == 0 ? 'b' : 'w', static_cast<unsigned long long>(n),
+  std::snprintf(buf.data(), buf.size(), "%c%012llu-%020llu", side, static_cast<unsigned long long>(counter),
                 static_cast<unsigned long long>(stamp_ns));
   return std::string(buf.data());
+}
+
+std::string relais_link::next_client_msg_id(int side, std::uint64_t stamp_ns) {
+  return make_client_msg_id(side == 0 ? 'b' : 'w', ++counters_[static_cast<std::size_t>(side)], stamp_ns);
 }
 
 std::optional<std::uint64_t> stamp_of_client_msg_id(std::string_view id) noexcept {

@@ -61,6 +61,12 @@ class relais_connection final : public transport_handler {
   /// Frames without an expectation (measured traffic) go to `h`; it returns false for a type
   /// it does not handle.
   void set_traffic(std::function<bool(const protocol::message&)> h) { traffic_ = std::move(h); }
+  /// `error` frames `f` returns true for are races the caller handles (a take that found the
+  /// queue empty); every other `error` frame stays fatal.
+  void set_error_filter(std::function<bool(const protocol::error_message&)> f) { error_filter_ = std::move(f); }
+  /// Drops the connection at once, as a lost network would (no closing handshake), and forgets
+  /// the pending expectations; start() may open a new one.
+  void drop();
   [[nodiscard]] std::size_t queued() const noexcept { return conn_ ? conn_->queued() : 0; }
 
   void on_open() override;
@@ -77,6 +83,7 @@ class relais_connection final : public transport_handler {
   std::function<void(const protocol::welcome&)> welcomed_;
   std::vector<std::pair<std::string, handler>> expected_;
   std::function<bool(const protocol::message&)> traffic_;
+  std::function<bool(const protocol::error_message&)> error_filter_;
 };
 
 /// Opens `conn` (source address number `index`), logs in as `account` from device `device`,
@@ -85,6 +92,13 @@ class relais_connection final : public transport_handler {
 /// `done` once shift.state says "on". Failures are fatal. `conn` and `account` must outlive it.
 void worker_login_and_shift(relais_connection& conn, std::size_t index, worker_account& account, std::string device,
                             bool publish, std::function<void()> done);
+
+/// The beneficiary's side of X3DH: checks the bundle's worker certificate against `org` (and
+/// that it certifies the bundle's identity key), then starts `out` from the bundle. Failures
+/// are fatal, named after `who`.
+void initiate_from_bundle(const protocol::keys_bundle& bundle, const crypto::public_key& org,
+                          const crypto::identity_key_pair& me, crypto::random_source& rng, crypto::session& out,
+                          const std::string& who);
 
 /// Settings shared by every Relais link of a run.
 struct relais_run_settings {
@@ -156,6 +170,10 @@ class relais_idle_beneficiary final : public client_unit {
   crypto::identity_key_pair identity_;
   relais_connection conn_;
 };
+
+/// A measured message's client_msg_id: "<side><12-digit counter>-<20-digit stamp>" (side 'b'
+/// beneficiary, 'w' worker), unique per sender, 34 token characters.
+[[nodiscard]] std::string make_client_msg_id(char side, std::uint64_t counter, std::uint64_t stamp_ns);
 
 /// The client_msg_id of a measured message carries its stamp ("b000000000001-<20 digits>");
 /// nullopt for another id (setup messages).

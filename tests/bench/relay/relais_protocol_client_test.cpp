@@ -18,6 +18,12 @@ TEST(ClientMsgIdStamp, ReadsTheStamp) {
   EXPECT_EQ(stamp_of_client_msg_id("w000000000042-18446744073709551615"), UINT64_MAX);
 }
 
+TEST(ClientMsgIdStamp, MadeIdsCarryTheirStamp) {
+  const auto id = make_client_msg_id('w', 42, 987654321);
+  EXPECT_EQ(id, "w000000000042-00000000000987654321");
+  EXPECT_EQ(stamp_of_client_msg_id(id), 987654321U);
+}
+
 TEST(ClientMsgIdStamp, RejectsSetupIds) { EXPECT_FALSE(stamp_of_client_msg_id("setup-b-3-000000000").has_value()); }
 
 TEST(ClientMsgIdStamp, RejectsWrongSide) {

@@ -3,7 +3,7 @@
 # server started here on a free loopback port, and checks that the run succeeded and printed
 # its JSON line with the mode's main figure. No thresholds: benchmarks are not timed tests.
 #   smoke.sh pair   MODE RELAIS_BENCH BEAST_RELAY
-#   smoke.sh relais MODE RELAIS_BENCH RELAISD        (MODE queue-storm: relais only)
+#   smoke.sh relais MODE RELAIS_BENCH RELAISD        (MODE queue-storm, evening, evening-auto: relais only)
 # Exit 77 (ctest skip) when relaisd does not serve conversations yet (throughput, latency).
 set -euo pipefail
 protocol=$1 mode=$2 bench=$3 server=$4
@@ -32,6 +32,14 @@ case $mode in
   latency) args=(--pairs 4 --warmup 0.2 --duration 1 --rate 400 --drain 0.5) key=p99_us ;;
   idle) args=(--conns 100 --hold 0.3 --connect-rate 1000) key=bytes_per_conn ;;
   queue-storm) args=(--beneficiaries 200 --duration 3) key=position_frames_per_take ;;
+  # 4 s of arrivals at 5/s, 3 workers x 2, conversations of ~2 s with a message every ~0.3 s,
+  # half of the beneficiaries dropping for 0.3 s: every path (wait, take or automatic
+  # assignment, X3DH, chat, drop, sync, resend, end, the close with people still waiting).
+  evening|evening-auto)
+    args=(--duration 4 --arrival-rate 5 --capacity 2 --conversation-s 2 --think-s 0.3
+          --reconnect-fraction 0.5 --offline-s 0.3)
+    if [ "$mode" = evening-auto ]; then args+=(--assign auto); fi
+    key=delivery_p50_us ;;
   *) echo "smoke: unknown mode $mode" >&2; exit 2 ;;
 esac
 
@@ -48,6 +56,9 @@ else
   # The relay's tables; the per-connection and per-address rate limits are raised because
   # every bench client comes from 127.0.0.1 and sends as fast as its window allows.
   relay_tables=$(printf '[limits]\nmessages_per_second = 100000\nmessages_burst = 100000\nlogins_per_minute_per_address = 100000\nqueue_joins_per_minute_per_address = 100000\nauthentications_per_minute_per_address = 1000000\n\n[permanence]\nqueue_max = 100000\n\n[auth]\ntotp_required = false\n\n[org]\n%s\n' "$(cat "$work/org.toml")")
+  # The server gives waiting beneficiaries to workers with spare capacity by itself.
+  if [ "$mode" = evening-auto ]; then relay_tables=${relay_tables/\[permanence\]/[permanence]
+auto_assign = true}; fi
   write_config() {
     cat >"$work/relais.toml" <<EOF
 [server]
@@ -64,7 +75,10 @@ EOF
   write_config "$relay_tables"
   relay=yes
   workers=1
-  if [ "$mode" = queue-storm ]; then workers=2; fi
+  case $mode in
+    queue-storm) workers=2 ;;
+    evening|evening-auto) workers=3 ;;
+  esac
   for w in $(seq "$workers"); do
     if ! "$server" --config "$work/relais.toml" user add "bench-w$w" --display-name "bench-w$w" \
          <"$work/password" >"$work/useradd.log" 2>&1; then
@@ -86,7 +100,8 @@ EOF
           --password-file "$work/password" --org-key "$work/org.key")
 fi
 
-out=$("$bench" --mode "$mode" "${target[@]}" "${args[@]}" --server-pid "$server_pid" --timeout 30)
+bench_mode=${mode%-auto}
+out=$("$bench" --mode "$bench_mode" "${target[@]}" "${args[@]}" --server-pid "$server_pid" --timeout 30)
 echo "$out"
 /usr/bin/python3 - "$key" "$out" <<'EOF'
 import json, sys
@@ -94,6 +109,6 @@ key, line = sys.argv[1], sys.argv[2]
 j = json.loads(line)
 if key not in j or not isinstance(j[key], (int, float)):
     sys.exit(f"smoke: no numeric {key} in the JSON line")
-if key in ("msgs_per_s", "p99_us") and j[key] <= 0:
+if key in ("msgs_per_s", "p99_us", "delivery_p50_us") and j[key] <= 0:
     sys.exit(f"smoke: {key} is {j[key]}")
 EOF

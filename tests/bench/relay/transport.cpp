@@ -244,6 +244,9 @@ class ws_transport final : public transport, public std::enable_shared_from_this
   void read_next() {
     auto self = this->shared_from_this();
     ws_->async_read(buffer_, [self](beast::error_code e, std::size_t n) {
+      // Dropped by close() while this read's completion was already queued: the handler may
+      // be reading from a new connection by now.
+      if (self->closed_) return;
       if (e) {
         if (e == websocket::error::closed) {
           const auto& r = self->ws_->reason();
