@@ -163,6 +163,15 @@ int run(const options& o) {
       owned.push_back(std::make_unique<relais_link>(pool, io_of(i), i, account, publishes, settings));
     }
     out["workers"] = workers;
+    out["devices_per_account"] = per_account;
+    if (per_account > 1) {
+      // Every device of an account follows all the account's conversations (PROTOCOL.md §7),
+      // so the server sends each message to the other devices too: not a 1:1 relay.
+      std::fprintf(stderr,
+                   "relais-bench: warning: %d devices per worker account: each message is also sent to the "
+                   "account's other devices (give --workers %d with as many accounts for a 1:1 relay)\n",
+                   per_account, o.pairs);
+    }
   }
 
   std::vector<client_unit*> units;
@@ -178,6 +187,11 @@ int run(const options& o) {
       run_throughput(pool, links, o, out);
     } else {
       run_latency(pool, links, o, out);
+    }
+    if (o.protocol == protocol_kind::relais) {
+      std::uint64_t copies = 0;  // the io threads are stopped
+      for (auto* l : links) copies += static_cast<relais_link*>(l)->other_device_copies();
+      out["other_device_copies"] = copies;
     }
   }
   std::printf("%s\n", out.dump().c_str());

@@ -377,9 +377,19 @@ void relais_link::handshake(std::function<void()> done) {
     });
     beneficiary_->send(pr::encode(s));
   });
+  expect_first_message(one_more);
+  beneficiary_->send(pr::encode(f));
+}
+
+void relais_link::expect_first_message(std::function<void()> one_more) {
   worker_->expect("conversation.message", [this, one_more](const pr::message& m) {
     const auto& msg = std::get<pr::conversation_message>(m);
-    if (msg.conversation_id != conversation_id_) fatal(what(1) + ": first message of another conversation");
+    if (msg.conversation_id != conversation_id_) {
+      // Another device of the account took that one: every device of an account follows
+      // the account's conversations (PROTOCOL.md §6.5 queue.take, §7). A copy, not ours.
+      ++other_device_copies_;
+      return expect_first_message(one_more);
+    }
     crypto::bytes pt;
     std::optional<std::uint32_t> used;
     {
@@ -399,7 +409,6 @@ void relais_link::handshake(std::function<void()> done) {
     worker_->expect("conversation.ack", [one_more](const pr::message&) { one_more(); });
     worker_->send(pr::encode(s));
   });
-  beneficiary_->send(pr::encode(f));
 }
 
 std::string make_client_msg_id(char side, std::uint64_t counter, std::uint64_t stamp_ns) {
@@ -446,6 +455,10 @@ std::size_t relais_link::queued(int side) const noexcept {
 
 bool relais_link::on_traffic(int side, const pr::message& m) {
   if (const auto* msg = std::get_if<pr::conversation_message>(&m)) {
+    if (side == 1 && msg->conversation_id != conversation_id_) {
+      ++other_device_copies_;  // a conversation of another device of the same account
+      return true;
+    }
     if (msg->conversation_id != conversation_id_) {
       fatal(what(side) + ": conversation.message of conversation " + std::to_string(msg->conversation_id) +
             " on a connection that opened only " + std::to_string(conversation_id_));

@@ -125,6 +125,11 @@ class relais_link final : public bench_link {
   void send(int side, std::uint64_t stamp_ns) override;
   [[nodiscard]] bool acked_protocol() const noexcept override { return true; }
   [[nodiscard]] std::size_t queued(int side) const noexcept override;
+  /// Messages of other conversations this link's worker connection received because another
+  /// device of the same account holds them (every device follows its account's conversations):
+  /// server work that a 1:1 relay does not do. 0 when each link has an account of its own.
+  /// Read once the io threads are stopped.
+  [[nodiscard]] std::uint64_t other_device_copies() const noexcept { return other_device_copies_; }
 
  private:
   void worker_login(std::function<void()> done);
@@ -133,6 +138,7 @@ class relais_link final : public bench_link {
   /// Waits for this link's queue.take reply, passing over the pushes of the account's other devices' takes.
   void expect_take_reply(std::function<void()> one_more);
   void handshake(std::function<void()> done);
+  void expect_first_message(std::function<void()> one_more);
   bool on_traffic(int side, const protocol::message& m);
   [[nodiscard]] std::string next_client_msg_id(int side, std::uint64_t stamp_ns);
   [[nodiscard]] std::string what(int side) const;
@@ -153,6 +159,7 @@ class relais_link final : public bench_link {
   std::array<std::uint64_t, 2> counters_{};
   crypto::bytes plaintext_;
   crypto::bytes scratch_;
+  std::uint64_t other_device_copies_ = 0;
 };
 
 /// An idle beneficiary for the idle mode: connects and authenticates, then holds.

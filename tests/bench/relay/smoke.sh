@@ -76,6 +76,8 @@ EOF
   relay=yes
   workers=1
   case $mode in
+    # One account per pair: an account's devices all follow its conversations.
+    throughput|latency) workers=4 ;;
     queue-storm) workers=2 ;;
     evening|evening-auto) workers=3 ;;
   esac
