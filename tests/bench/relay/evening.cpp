@@ -372,6 +372,10 @@ bool evening_worker::on_traffic(const pr::message& m) {
   if (const auto* a = std::get_if<pr::conversation_assigned>(&m)) {
     if (a->rid) take_in_flight_ = false;
     if (chats_.count(a->conversation_id) != 0) return true;
+    if (run_.by_key.count(a->beneficiary_key.text()) == 0) {
+      fatal("worker " + account.username + ": given a beneficiary this run did not make (a queue left by an "
+            "earlier run? start relaisd on a fresh store)");
+    }
     auto& c = run_.chat_of(a->conversation_id);
     c.worker = this;
     c.beneficiary_key = a->beneficiary_key.text();

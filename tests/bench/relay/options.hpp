@@ -54,10 +54,10 @@ struct options {
   double urgent_fraction = 0.1;  ///< of them joining as urgent (queue-storm and evening)
 
   // evening mode (relais only).
-  double arrival_rate = 5;          ///< beneficiaries arriving per second (Poisson) during --duration
+  double arrival_rate = 2;          ///< beneficiaries arriving per second (Poisson) during --duration
   int capacity = 3;                 ///< conversations a worker holds at once
   std::string assign = "take";      ///< take: queue.take as slots free up; auto: the server assigns (auto_assign)
-  double conversation_s = 30;       ///< mean length of a conversation, handshake to the worker's end (0.5x..1.5x)
+  double conversation_s = 20;       ///< mean length of a conversation, handshake to the worker's end (0.5x..1.5x)
   double think_s = 3;               ///< mean seconds between two messages of one side (0.5x..1.5x)
   double reconnect_fraction = 0.2;  ///< conversations whose beneficiary drops its connection once
   double offline_s = 2;             ///< seconds such a beneficiary stays away before reconnecting
