@@ -174,6 +174,10 @@ export async function launchBrowser({ width = 1280, height = 900 } = {}) {
     ignoreHTTPSErrors: true,
     viewport: { width, height },
   });
+  // A step waits for the server and the other side (sealing, X3DH, a relais-cli worker): on a
+  // loaded 2-core CI machine that can take well over Playwright's default 30 s. Not a timed
+  // assertion: a limit after which the step is called stuck.
+  context.setDefaultTimeout(90_000);
   const browser = {
     context,
     profile,
