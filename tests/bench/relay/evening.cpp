@@ -118,7 +118,7 @@ class evening_worker final : public client_unit {
   evening_worker(evening_run& run, std::size_t index, worker_account& account);
   [[nodiscard]] unsigned io_index() const noexcept override { return 0; }
   [[nodiscard]] std::vector<std::string> phases() const override { return {"worker_login"}; }
-  [[nodiscard]] int phase_concurrency(std::size_t) const override { return 0; }
+  [[nodiscard]] int phase_concurrency(std::size_t) const override { return limits::worker_logins_at_once; }
   void run_phase(std::size_t, std::function<void()> done) override;
 
   /// Sends queue.take when a slot is free and the queue is not known to be empty (take mode).

@@ -22,6 +22,13 @@
 
 namespace relais::bench {
 
+namespace limits {
+/// Worker logins in flight at once during a setup (not measured): each waits for Argon2id on
+/// relaisd's bounded pool, so more at once only queue there, past the auth timeout on a busy
+/// machine.
+inline constexpr int worker_logins_at_once = 8;
+}  // namespace limits
+
 /// Writes a fresh organisation key seed (64 hex, mode 0600) to `path` and returns the base64url
 /// public key relaisd's `[org] public_key` needs; throws std::runtime_error on I/O failure.
 [[nodiscard]] std::string make_org_key_file(const std::string& path);
@@ -120,7 +127,11 @@ class relais_link final : public bench_link {
 
   [[nodiscard]] unsigned io_index() const noexcept override { return io_index_; }
   [[nodiscard]] std::vector<std::string> phases() const override;
-  [[nodiscard]] int phase_concurrency(std::size_t p) const override { return p == 3 ? 1 : 0; }
+  [[nodiscard]] int phase_concurrency(std::size_t p) const override {
+    // Logins wait for Argon2id on relaisd's bounded pool: more at once only queue there, past
+    // the auth timeout on a busy machine. Takes one at a time (each must get its beneficiary).
+    return p <= 1 ? limits::worker_logins_at_once : p == 3 ? 1 : 0;
+  }
   void run_phase(std::size_t p, std::function<void()> done) override;
   void send(int side, std::uint64_t stamp_ns) override;
   [[nodiscard]] bool acked_protocol() const noexcept override { return true; }
