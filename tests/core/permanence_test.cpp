@@ -590,7 +590,8 @@ TEST_F(Permanence, ARestartKeepsEveryWaitingPlaceInOrder) {
     clock_.advance(1s);
   }
   std::vector<std::int64_t> order;
-  for (const auto& e : request(w, {{"type", "queue.list"}, {"rid", "l"}})["entries"]) order.push_back(e.value("ticket_id", 0));
+  auto listed = request(w, {{"type", "queue.list"}, {"rid", "l"}});  // kept: the loop reads into it
+  for (const auto& e : listed["entries"]) order.push_back(e.value("ticket_id", 0));
   // relaisd stops: every connection goes, then a new permanence loads from the same store.
   auto first = waiting.front().key;
   for (auto& c : waiting) c.s->on_closed();
@@ -603,7 +604,8 @@ TEST_F(Permanence, ARestartKeepsEveryWaitingPlaceInOrder) {
   start_shift(w2);
   EXPECT_EQ(permanence_->waiting_count(), 30u);
   std::vector<std::int64_t> after;
-  for (const auto& e : request(w2, {{"type", "queue.list"}, {"rid", "l"}})["entries"]) after.push_back(e.value("ticket_id", 0));
+  auto relisted = request(w2, {{"type", "queue.list"}, {"rid", "l"}});
+  for (const auto& e : relisted["entries"]) after.push_back(e.value("ticket_id", 0));
   EXPECT_EQ(after, order);
   auto back = beneficiary(first);
   auto pos = back.p->next();
