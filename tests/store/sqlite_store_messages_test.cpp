@@ -529,3 +529,88 @@ TEST_F(Messages, GetConversationIsAPrimaryKeyRead) {
 
 }  // namespace
 }  // namespace relais::store
+
+namespace relais::store {
+namespace {
+
+// append_message runs without a savepoint: refusals inside a batch leave the others alone,
+// and an append whose INSERT fails after its seq was taken rolls back the whole batch (a
+// trigger makes that INSERT fail here), so no seq gap and no half-done append is committed.
+TEST(MessagesUnguarded, RefusalsInABatchLeaveTheOthersAndALateFailureRollsBackTheBatch) {
+  temp_dir dir;
+  auto o = options_in(dir);
+  core::conversation_id conv = 0;
+  core::conversation_id ended = 0;
+  {
+    auto s = open_store(o);
+    conv = make_conversation(*s, "b");
+    ended = make_conversation(*s, "e");
+    ASSERT_FALSE(wait_done([&](auto h) { s->end_conversation(ended, 5, std::move(h)); }));
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER boom BEFORE INSERT ON messages "
+                           "WHEN NEW.client_message_id = x'626f6f6d' "
+                           "BEGIN SELECT RAISE(ABORT, 'boom'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto s = open_store(o);
+  auto batch = [&](std::vector<core::append_request> requests) {
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::promise<void> holding;
+    s->append_message({conv, "hold-" + requests.front().client_message_id, "b", "x", 1},
+                      [released, &holding](std::error_code, core::append_result) {
+                        holding.set_value();
+                        released.wait();
+                      });
+    holding.get_future().wait();
+    std::vector<std::future<testing::outcome<core::append_result>>> out;
+    for (auto& r : requests) {
+      auto p = std::make_shared<std::promise<testing::outcome<core::append_result>>>();
+      out.push_back(p->get_future());
+      s->append_message(r, [p](std::error_code ec, core::append_result v) { p->set_value({ec, v}); });
+    }
+    release.set_value();
+    std::vector<testing::outcome<core::append_result>> results;
+    for (auto& f : out) results.push_back(f.get());
+    return results;
+  };
+
+  // Refusals before any change: the rest of the batch commits, seqs stay consecutive.
+  auto r1 = batch({{conv, "a", "b", "x", 1},
+                   {conv + 1000, "x", "b", "x", 1},
+                   {ended, "y", "b", "x", 1},
+                   {conv, "", "b", "x", 1},
+                   {conv, "c", "b", "x", 1}});
+  ASSERT_FALSE(r1[0].ec);
+  EXPECT_EQ(r1[1].ec, store_errc::not_found);
+  EXPECT_EQ(r1[2].ec, store_errc::conflict);
+  EXPECT_EQ(r1[3].ec, store_errc::invalid_argument);
+  ASSERT_FALSE(r1[4].ec);
+  EXPECT_EQ(r1[4].value.seq, r1[0].value.seq + 1);
+
+  // A failure after the seq was taken: nothing of the batch is committed.
+  auto r2 = batch({{conv, "d", "b", "x", 1}, {conv, "boom", "b", "x", 1}, {conv, "f", "b", "x", 1}});
+  EXPECT_TRUE(r2[0].ec);
+  EXPECT_TRUE(r2[1].ec);
+  EXPECT_TRUE(r2[2].ec);
+  auto after = append(*s, conv, "g", "x", "b");
+  ASSERT_FALSE(after.ec);
+  auto all = wait_for<messages>([&](auto h) { s->read_messages({conv, 0, 100}, std::move(h)); });
+  ASSERT_FALSE(all.ec);
+  // hold-a, a, c, g (hold-d was committed before the failing batch: its own transaction).
+  ASSERT_EQ(all.value.size(), 5u);
+  for (std::size_t i = 0; i < all.value.size(); ++i)
+    EXPECT_EQ(all.value[i].seq, static_cast<std::int64_t>(i + 1));
+  EXPECT_EQ(all.value[3].client_message_id, "hold-d");
+  EXPECT_EQ(all.value[4].client_message_id, "g");
+}
+
+}  // namespace
+}  // namespace relais::store

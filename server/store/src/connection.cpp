@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "error_map.hpp"
+#include "wal_vfs.hpp"
 
 namespace relais::store::detail {
 
@@ -125,7 +126,12 @@ std::unique_ptr<connection> connection::open(const sqlite_options& options, role
   // NOMUTEX: each connection is used by one thread at a time (the writer or one reader), so
   // SQLite's per-connection mutex would only cost.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
+  // Every connection of a store uses the same VFS: the shim's buffering matters only on the
+  // writer's WAL file, but all of them see one consistent set of files and locks.
+  const char* vfs = options.synchronous == sync_mode::full && options.coalesce_wal_writes
+                        ? coalescing_vfs_name()
+                        : nullptr;
+  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     const int sys = db != nullptr ? sqlite3_system_errno(db) : errno;
     error.code = map_sqlite_error(db != nullptr ? sqlite3_extended_errcode(db) : rc, sys);
@@ -192,7 +198,7 @@ std::unique_ptr<connection> connection::open(const sqlite_options& options, role
 }
 
 query connection::prepare(std::string_view sql, std::error_code& ec) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), to_int(sql.size()),
@@ -249,6 +255,8 @@ std::string connection::describe_last_error() const {
 bool connection::in_transaction() const noexcept { return sqlite3_get_autocommit(db_) == 0; }
 
 std::int64_t connection::changes() const noexcept { return sqlite3_changes64(db_); }
+
+std::int64_t connection::total_changes() const noexcept { return sqlite3_total_changes64(db_); }
 
 std::int64_t connection::last_insert_rowid() const noexcept {
   return sqlite3_last_insert_rowid(db_);

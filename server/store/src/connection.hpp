@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -84,6 +85,8 @@ class connection {
   [[nodiscard]] std::string describe_last_error() const;
   [[nodiscard]] bool in_transaction() const noexcept;
   [[nodiscard]] std::int64_t changes() const noexcept;
+  /// Rows changed by INSERT, UPDATE and DELETE since the connection opened.
+  [[nodiscard]] std::int64_t total_changes() const noexcept;
   [[nodiscard]] std::int64_t last_insert_rowid() const noexcept;
   /// Frames in the WAL after the last commit of this connection (fed by the WAL hook).
   [[nodiscard]] std::int64_t wal_frames() const noexcept { return wal_frames_; }
@@ -104,7 +107,15 @@ class connection {
   std::string path_;
   std::int64_t wal_frames_ = 0;
   wal_commit_info commit_info_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // Transparent lookup: finding a cached statement by its SQL (a string_view) allocates
+  // nothing (5 lookups per append on the writer's hot path).
+  struct sql_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, sql_hash, std::equal_to<>> statements_;
 };
 
 }  // namespace relais::store::detail

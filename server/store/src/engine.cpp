@@ -8,6 +8,7 @@
 #include "error_map.hpp"
 #include "relais/log/log.hpp"
 #include "schema.hpp"
+#include "wal_vfs.hpp"
 
 namespace relais::store::detail {
 
@@ -247,14 +248,26 @@ void engine::run_transaction(std::vector<operation>& batch) {
     batch_ec = c.exec("BEGIN IMMEDIATE");
     for (std::size_t i = 0; !batch_ec && i < batch.size(); ++i) {
       // A savepoint per operation: a request that fails on its own (not found, conflict)
-      // is undone alone and the rest of the batch still commits.
-      if ((batch_ec = c.exec("SAVEPOINT op"))) break;
+      // is undone alone and the rest of the batch still commits. An operation that checks
+      // before it changes anything (append_message) needs none.
+      const bool guarded = batch[i].needs_savepoint;
+      if (guarded && (batch_ec = c.exec("SAVEPOINT op"))) break;
+      const std::int64_t changes_before = guarded ? 0 : c.total_changes();
       const std::error_code ec = batch[i].apply(c);
       if (ec && aborts_batch(ec)) {
         batch_ec = ec;
         failed_at = i;
         break;
       }
+      if (ec && !guarded) {
+        results[i] = ec;
+        if (c.total_changes() == changes_before) continue;
+        // It changed rows before failing and has no savepoint to undo them alone.
+        batch_ec = make_error_code(store_errc::internal);
+        failed_at = i;
+        break;
+      }
+      if (!guarded) continue;
       if (ec) {
         results[i] = ec;
         if ((batch_ec = c.exec("ROLLBACK TO op"))) break;
@@ -435,6 +448,9 @@ store_stats engine::stats() const {
   s.wal_restarts = wal_restarts_.load(std::memory_order_relaxed);
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   s.page_size = static_cast<std::uint64_t>(page_size_);
+  const auto vfs = coalescing_vfs_totals();
+  s.wal_write_calls = vfs.wal_writes;
+  s.wal_write_flushes = vfs.wal_flushes;
   return s;
 }
 

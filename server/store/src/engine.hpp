@@ -25,6 +25,11 @@ struct operation {
   std::function<void(std::error_code)> complete;
   /// False for a read that must run outside a read transaction (the online backup).
   bool in_transaction = true;
+  /// False for a write that changes nothing when it fails on its own (it checks before its
+  /// first change): it runs without a savepoint (two statements and the sub-journal's page
+  /// copies less per operation). If it fails after changing a row anyway, the whole batch
+  /// is rolled back (`internal`), so nothing half-done is ever committed.
+  bool needs_savepoint = true;
 };
 
 /// The threads of a sqlite_store: one writer doing group commit, one checkpointer, N readers.

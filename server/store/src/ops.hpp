@@ -36,6 +36,14 @@ void write_op(engine& e, core::store_handler<T> done, Apply apply) {
   e.submit_write(make_operation<T>(std::move(done), std::move(apply)));
 }
 
+/// A write that changes nothing when it fails on its own: no savepoint (see operation).
+template <typename T, typename Apply>
+void write_op_unguarded(engine& e, core::store_handler<T> done, Apply apply) {
+  auto op = make_operation<T>(std::move(done), std::move(apply));
+  op.needs_savepoint = false;
+  e.submit_write(std::move(op));
+}
+
 template <typename Apply>
 void write_op(engine& e, core::store_done_handler done, Apply apply) {
   e.submit_write(make_operation(std::move(done), std::move(apply)));

@@ -251,7 +251,10 @@ void sqlite_store::end_conversation(core::conversation_id id, core::unix_ms at,
 
 void sqlite_store::append_message(core::append_request request,
                                   core::store_handler<core::append_result> done) {
-  detail::write_op<core::append_result>(
+  // Unguarded: every refusal (invalid, too large, duplicate, not found, ended) comes before
+  // the first change; only the INSERT can fail after the seq was taken, and then the engine
+  // rolls back the batch.
+  detail::write_op_unguarded<core::append_result>(
       *engine_, std::move(done),
       [r = std::move(request)](connection& db, core::append_result& out) -> std::error_code {
         if (r.client_message_id.empty() || r.conversation <= 0) return store_errc::invalid_argument;

@@ -55,6 +55,8 @@ run_result run(sync_mode mode, int appenders, int total) {
       o.checkpoint_wal_bytes = std::atoll(env);
     if (const char* env = std::getenv("RELAIS_BENCH_CACHE_BYTES"))
       o.writer_cache_bytes = std::atoll(env);
+    if (const char* env = std::getenv("RELAIS_BENCH_COALESCE"))
+      o.coalesce_wal_writes = std::atoi(env) != 0;
     relais::store::open_error error;
     auto store = sqlite_store::open(o, error);
     if (!store) {

@@ -86,6 +86,9 @@ struct sqlite_options {
   std::int64_t checkpoint_wal_bytes = limits::default_checkpoint_wal_bytes;
   /// Page cache of the writer connection (bytes).
   std::int64_t writer_cache_bytes = limits::default_writer_cache_bytes;
+  /// With synchronous=FULL, write each commit's WAL frames with one write instead of two
+  /// per frame (a VFS shim, see server/store/README.md). For benchmarks and tests.
+  bool coalesce_wal_writes = true;
 };
 
 /// Why open failed: a code for the program, a message naming the file for the operator.
@@ -107,6 +110,10 @@ struct store_stats {
   std::uint64_t wal_restarts = 0;       ///< commits that wrote the WAL from its start again
   std::uint64_t checkpoints = 0;        ///< checkpoints run by the checkpointer thread
   std::uint64_t page_size = 0;          ///< the database's page size (bytes)
+  /// Process-wide (every store of the process): WAL writes SQLite made through the
+  /// coalescing shim, and the writes the shim passed on for them.
+  std::uint64_t wal_write_calls = 0;
+  std::uint64_t wal_write_flushes = 0;
 };
 
 /// The SQLite implementation of core::store: one writer thread with group commit, a
