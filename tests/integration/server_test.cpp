@@ -19,7 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 using client::ws_client;
 
-// Echoes every text frame; "flood N" sends N frames of 1 KiB at once (for the slow-consumer test).
+// Echoes every text frame; "flood N" sends N frames of 1 KiB at once (for the slow-consumer
+// test); "burst N" sends N numbered frames of different lengths at once.
 class echo_handler final : public ws_handler {
  public:
   explicit echo_handler(std::weak_ptr<ws_peer> peer) : peer_(std::move(peer)) {}
@@ -32,9 +33,17 @@ class echo_handler final : public ws_handler {
       for (int i = 0; i < n; ++i) p->send(chunk);
       return;
     }
+    if (frame.rfind("burst ", 0) == 0) {
+      auto n = std::stoi(std::string(frame.substr(6)));
+      for (int i = 0; i < n; ++i) p->send(std::make_shared<const std::string>(burst_frame(i)));
+      return;
+    }
     p->send(std::make_shared<const std::string>(frame));
   }
   void on_closed() override {}
+  static std::string burst_frame(int i) {
+    return std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i * 37 % 400), 'y');
+  }
 
  private:
   std::weak_ptr<ws_peer> peer_;
@@ -257,6 +266,31 @@ TEST_F(Server, SlowConsumerIsClosedOthersContinue) {
     ASSERT_FALSE(fine.read(got));
     EXPECT_EQ(got, "ping " + std::to_string(i));
   }
+}
+
+// The frames of a burst are gathered into one TLS write below the WebSocket stream: they must
+// all arrive, whole and in order, and a close that arrives in the middle of a burst must still
+// end with a proper close handshake (the gathered bytes go out before the TLS teardown).
+TEST_F(Server, BurstsArriveWholeAndInOrderAndACloseDuringABurstEndsCleanly) {
+  ws_client ws;
+  ASSERT_FALSE(ws.connect("127.0.0.1", port_));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_FALSE(ws.send_text("burst 200"));
+    std::string got;
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_FALSE(ws.read(got)) << "round " << round << " frame " << i;
+      ASSERT_EQ(got, echo_handler::burst_frame(i)) << "round " << round;
+    }
+  }
+  ASSERT_FALSE(ws.send_text("after"));
+  std::string got;
+  ASSERT_FALSE(ws.read(got));
+  EXPECT_EQ(got, "after");
+  ASSERT_FALSE(ws.send_text("burst 200"));
+  EXPECT_FALSE(ws.close(1000));
+  EXPECT_EQ(ws.close_code(), 1000);
+  for (int i = 0; i < 50 && server_->connection_count() > 0; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(server_->connection_count(), 0u);
 }
 
 TEST_F(Server, ShutdownClosesWebSocketsWith1001) {
