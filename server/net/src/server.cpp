@@ -16,8 +16,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include <netinet/tcp.h>
-
 #include <array>
 #include <atomic>
 #include <deque>
