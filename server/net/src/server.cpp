@@ -363,6 +363,7 @@ class http_session final : public connection {
   ~http_session() override { srv_->remove(id_); }
 
   asio::awaitable<void> run();
+  asio::any_io_executor executor() const { return executor_; }
   void shutdown() override {
     // The executor is a copy taken at construction: after an upgrade stream_ is moved-from.
     asio::post(executor_, [self = shared_from_this(), this] {
@@ -600,7 +601,9 @@ asio::awaitable<void> server::impl::listen() {
     auto session = std::make_shared<http_session>(self, id, std::move(socket),
                                                   addr_ec ? std::string{} : remote.address().to_string());
     add(id, session);
-    asio::co_spawn(asio::make_strand(ioc), [session]() -> asio::awaitable<void> { co_await session->run(); },
+    // The coroutine must run on the socket's own strand: shutdown() posts there, and a cancel
+    // racing the coroutine's close of the same socket from another strand crashed the server.
+    asio::co_spawn(session->executor(), [session]() -> asio::awaitable<void> { co_await session->run(); },
                    [](std::exception_ptr e) { log_exception(e, "http_session"); });
   }
 }
