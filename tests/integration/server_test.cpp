@@ -5,6 +5,12 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -339,6 +345,46 @@ TEST_F(Server, StoppingWhileHttpConnectionsComeAndGoEndsCleanly) {
     server_.reset();
     start({});
   }
+}
+
+// The HTTP side's timeouts: a peer that connects and never starts TLS, one that finishes the
+// handshake and never asks, and one that stops halfway through its request are all closed, and
+// the server goes on serving.
+TEST_F(Server, SilentPeersAreClosedAfterTheHandshakeAndIdleTimeouts) {
+  server_->stop();
+  server_->wait();
+  server_.reset();
+  start([](server_options& o) {
+    o.tls_handshake_timeout = 300ms;
+    o.http_idle_timeout = 300ms;
+  });
+  boost::asio::io_context ioc;
+  using tcp = boost::asio::ip::tcp;
+  const tcp::endpoint server_at(boost::asio::ip::make_address("127.0.0.1"), port_);
+  tcp::socket no_tls(ioc);
+  no_tls.connect(server_at);
+  boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
+  ctx.set_verify_mode(boost::asio::ssl::verify_none);
+  boost::asio::ssl::stream<tcp::socket> no_request(ioc, ctx);
+  boost::asio::ssl::stream<tcp::socket> half_request(ioc, ctx);
+  for (auto* peer : {&no_request, &half_request}) {
+    peer->next_layer().connect(server_at);
+    peer->handshake(boost::asio::ssl::stream_base::client);
+  }
+  boost::asio::write(half_request, boost::asio::buffer(std::string_view("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  for (int i = 0; i < 100 && server_->connection_count() > 0; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(server_->connection_count(), 0u);
+  // Each peer sees the end: the socket closed under it, nothing answered.
+  std::array<char, 64> buf{};
+  boost::system::error_code ec;
+  EXPECT_EQ(no_tls.read_some(boost::asio::buffer(buf), ec), 0u);
+  EXPECT_TRUE(ec) << "the silent TCP peer is still connected";
+  for (auto* peer : {&no_request, &half_request}) {
+    ec = {};
+    EXPECT_EQ(peer->read_some(boost::asio::buffer(buf), ec), 0u);
+    EXPECT_TRUE(ec) << "a silent TLS peer is still connected";
+  }
+  EXPECT_EQ(get("/healthz").status, 200u);
 }
 
 TEST(ServerStart, PortInUseIsReportedAndNothingRuns) {

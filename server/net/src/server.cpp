@@ -12,9 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <array>
 #include <atomic>
@@ -29,6 +27,7 @@
 #include "relais/net/http_policy.hpp"
 #include "relais/net/static_files.hpp"
 #include "gathering_stream.hpp"
+#include "tls_socket_stream.hpp"
 
 namespace relais::net {
 
@@ -38,7 +37,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using tls_stream = tls_socket_stream;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -235,14 +234,13 @@ void ws_session::request_close(std::uint16_t code, std::string reason, bool disc
   close_deadline_.async_wait([self = self_ptr()](beast::error_code ec) {
     if (!ec) {
       beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      beast::get_lowest_layer(self->ws_).close(ignored);
     }
   });
 }
 
 asio::awaitable<void> ws_session::run(http::request<http::string_body> req, connection_info info) {
   auto self = self_ptr();
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_->options.tls_handshake_timeout);
   t.idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_->options.ws_idle_timeout);
@@ -358,8 +356,8 @@ asio::awaitable<void> ws_session::writer() {
 class http_session final : public connection {
  public:
   http_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tcp::socket&& socket, std::string remote)
-      : srv_(std::move(srv)), id_(id), stream_(std::move(socket), srv_->tls), executor_(stream_.get_executor()),
-        remote_(std::move(remote)) {}
+      : srv_(std::move(srv)), id_(id), stream_(std::move(socket), srv_->tls.native_handle()),
+        executor_(stream_.get_executor()), deadline_(executor_), remote_(std::move(remote)) {}
   ~http_session() override { srv_->remove(id_); }
 
   asio::awaitable<void> run();
@@ -370,7 +368,7 @@ class http_session final : public connection {
       done_ = true;
       if (upgraded_) return;  // the WebSocket session shuts itself down
       beast::error_code ignored;
-      beast::get_lowest_layer(stream_).socket().cancel(ignored);
+      stream_.next_layer().cancel(ignored);
     });
   }
 
@@ -397,7 +395,7 @@ class http_session final : public connection {
   }
   template <typename Response>
   asio::awaitable<bool> write(Response& res) {
-    beast::get_lowest_layer(stream_).expires_after(srv_->options.http_idle_timeout);
+    arm(srv_->options.http_idle_timeout);
     auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
     if (ec) {
       fail(ec, "http_write", id_);
@@ -407,12 +405,23 @@ class http_session final : public connection {
   }
   asio::awaitable<bool> handle(http::request<http::string_body>& req);
   asio::awaitable<void> close_tls();
+  // Bounds the next steps (handshake, a request, a response, the close): when the deadline
+  // passes, the operation in progress ends with a timeout.
+  void arm(std::chrono::steady_clock::duration after) {
+    deadline_.expires_after(after);
+    deadline_.async_wait([self = std::static_pointer_cast<http_session>(shared_from_this())](beast::error_code ec) {
+      // A wait that expired just before a new arm() is stale: only a deadline really past counts.
+      if (ec || self->upgraded_ || self->deadline_.expiry() > asio::steady_timer::clock_type::now()) return;
+      self->stream_.time_out();
+    });
+  }
 
   std::shared_ptr<server::impl> srv_;
   const std::uint64_t id_;
   // strand-only
   tls_stream stream_;
   asio::any_io_executor executor_;
+  asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   std::string remote_;
   bool done_ = false;
@@ -420,20 +429,20 @@ class http_session final : public connection {
 };
 
 asio::awaitable<void> http_session::close_tls() {
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+  arm(std::chrono::seconds(2));
   auto [ec] = co_await stream_.async_shutdown(use_tuple);
   if (ec) fail(ec, "tls_shutdown", id_);
   // Lingering close: a client still sending a refused request (413, 431) would otherwise get
   // a TCP reset that can destroy our answer in its receive buffer before it reads it. Stop
   // sending, then read and discard for a bounded time and size.
-  auto& sock = beast::get_lowest_layer(stream_).socket();
+  auto& sock = stream_.next_layer();
   beast::error_code ignored;
   sock.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 4096> sink{};
   std::size_t discarded = 0;
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+  arm(std::chrono::seconds(1));  // time_out() cancels the read below
   while (discarded < 256 * 1024) {
-    auto [rec, n] = co_await beast::get_lowest_layer(stream_).async_read_some(asio::buffer(sink), use_tuple);
+    auto [rec, n] = co_await sock.async_read_some(asio::buffer(sink), use_tuple);
     if (rec) break;
     discarded += n;
   }
@@ -442,9 +451,14 @@ asio::awaitable<void> http_session::close_tls() {
 
 asio::awaitable<void> http_session::run() {
   auto self = shared_from_this();
-  beast::get_lowest_layer(stream_).expires_after(srv_->options.tls_handshake_timeout);
+  // The deadline's wait holds the session: end it with the session, on every way out.
+  struct disarm {
+    asio::steady_timer& timer;
+    ~disarm() { timer.cancel(); }
+  } disarm_on_exit{deadline_};
+  arm(srv_->options.tls_handshake_timeout);
   {
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
+    auto [ec] = co_await stream_.async_handshake(use_tuple);
     if (ec) {
       fail(ec, "tls_handshake", id_);
       co_return;
@@ -454,7 +468,7 @@ asio::awaitable<void> http_session::run() {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(srv_->options.max_header_bytes));
     parser.body_limit(srv_->options.max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(srv_->options.http_idle_timeout);
+    arm(srv_->options.http_idle_timeout);
     auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
     if (ec) {
       if (ec == http::error::header_limit) {
