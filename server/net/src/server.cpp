@@ -322,7 +322,8 @@ asio::awaitable<void> ws_session::writer() {
     // one TLS write and one sendmsg. Measured: a TLS write and a sendmsg per frame were a
     // quarter of the network thread's time. Frames queued during the burst wait for the next.
     burst.assign(queue_.begin(), queue_.end());
-    ws_.next_layer().hold();
+    // A server frame's header is at most 10 bytes (unmasked).
+    ws_.next_layer().hold(queued_bytes_ + 10 * burst.size());
     beast::error_code ec;
     for (const auto& frame : burst) {
       ws_.text(true);
