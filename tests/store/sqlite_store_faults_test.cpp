@@ -8,6 +8,7 @@
 #include <fiu.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -33,6 +34,7 @@ using testing::make_conversation;
 using testing::open_store;
 using testing::options_in;
 using testing::temp_dir;
+using testing::wait_done;
 using testing::wait_for;
 
 bool fiu_preloaded() {
@@ -264,6 +266,90 @@ TEST_F(StoreFaults, RandomFailuresNeverAcknowledgeALostMessage) {
     auto it = stored.find(id);
     ASSERT_NE(it, stored.end()) << "acknowledged message " << id << " lost";
     EXPECT_EQ(it->second, seq);
+  }
+  auto check = wait_for<std::string>([&](auto h) { s->integrity_check(std::move(h)); });
+  EXPECT_EQ(check.value, "ok");
+}
+
+// fiu callback: fail only in the store's checkpointer thread (the engine names it).
+int on_checkpointer_thread(const char*, int*, void**, unsigned int*) {
+  char name[16] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof name) != 0) return 0;
+  return std::strcmp(name, "store-ckpt") == 0 ? 1 : 0;
+}
+
+// The checkpointer fsyncs the database itself after each pass (the writer's catch-up then
+// has only a few pages left to sync). While those fsyncs fail, appends are still acknowledged
+// (their WAL fsyncs succeed), no catch-up is asked for and the WAL never starts over, so no
+// committed frame is overwritten before the database holds it on disk; once the fsyncs
+// succeed again the WAL starts over, and every acknowledged message is there after a restart.
+TEST_F(StoreFaults, ACheckpointWhoseDatabaseFsyncFailsNeverLetsTheWalStartOver) {
+  options_.checkpoint_wal_bytes = 64 * 1024;  // a checkpoint every ~16 frames
+  std::vector<std::string> acked;
+  core::conversation_id conv = 0;
+  {
+    auto s = open_store(options_);
+    conv = make_conversation(*s, "b");
+    fiu_init(0);
+    struct checkpointer_fault {
+      checkpointer_fault() {
+        for (const char* point : syncs) {
+          fiu_enable_external(point, 1, errno_info(EIO), 0, on_checkpointer_thread);
+        }
+      }
+      ~checkpointer_fault() { clear(); }
+      checkpointer_fault(const checkpointer_fault&) = delete;
+      checkpointer_fault& operator=(const checkpointer_fault&) = delete;
+      void clear() {
+        for (const char* point : syncs) fiu_disable(point);
+      }
+    };
+    checkpointer_fault fault_on;
+    // The schema's first commit already asked for a checkpoint. The checkpointer runs its
+    // queued maintenance after the pass in progress: once this TRUNCATE returns (it fails:
+    // its fsync is refused) no pass that began before the fault is still running. Two appends
+    // then let the writer finish whatever that earlier pass asked for (a catch-up, a restart).
+    (void)wait_done([&](auto h) { s->checkpoint_truncate(std::move(h)); });
+    int n = 0;
+    for (; n < 2; ++n) {
+      const std::string id = "m" + std::to_string(n);
+      ASSERT_FALSE(append(*s, conv, id, "payload-" + id).ec);
+      acked.push_back(id);
+    }
+    const auto before = s->stats();
+    // Far more WAL than one checkpoint interval: the checkpointer is asked many times.
+    for (; n < 400; ++n) {
+      const std::string id = "m" + std::to_string(n);
+      auto r = append(*s, conv, id, "payload-" + id + std::string(2000, 'x'));
+      ASSERT_FALSE(r.ec) << r.ec.message();
+      acked.push_back(id);
+    }
+    const auto during = s->stats();
+    fault_on.clear();
+    EXPECT_GT(during.checkpoints, before.checkpoints);
+    EXPECT_EQ(during.checkpoint_syncs, before.checkpoint_syncs);
+    EXPECT_EQ(during.catch_ups, before.catch_ups);
+    EXPECT_EQ(during.wal_restarts, before.wal_restarts) << "the WAL started over unsynced";
+    // Fsyncs succeed again: the next checkpoints sync, the writer catches up, the WAL starts
+    // over (bounded: each append adds WAL, and checkpoints are asked for every ~16 frames).
+    for (; s->stats().wal_restarts == during.wal_restarts && n < 4000; ++n) {
+      const std::string id = "m" + std::to_string(n);
+      auto r = append(*s, conv, id, "payload-" + id + std::string(2000, 'x'));
+      ASSERT_FALSE(r.ec) << r.ec.message();
+      acked.push_back(id);
+    }
+    const auto after = s->stats();
+    EXPECT_GT(after.checkpoint_syncs, during.checkpoint_syncs);
+    EXPECT_GT(after.catch_ups, during.catch_ups);
+    EXPECT_GT(after.wal_restarts, during.wal_restarts) << "no restart after the fault";
+  }
+  auto s = open_store(options_);
+  auto msgs = all_messages(*s, conv);
+  ASSERT_EQ(msgs.size(), acked.size());
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_EQ(msgs[i].seq, static_cast<core::sequence_number>(i + 1));
+    EXPECT_EQ(msgs[i].client_message_id, acked[i]);
+    EXPECT_EQ(msgs[i].envelope.rfind("payload-" + acked[i], 0), 0u);
   }
   auto check = wait_for<std::string>([&](auto h) { s->integrity_check(std::move(h)); });
   EXPECT_EQ(check.value, "ok");

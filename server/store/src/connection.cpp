@@ -243,6 +243,20 @@ std::error_code connection::error_of(int rc) const noexcept {
   return map_sqlite_error((ext & 0xff) == (rc & 0xff) ? ext : rc, sqlite3_system_errno(db_));
 }
 
+std::error_code connection::sync_database_file() {
+  sqlite3_file* file = nullptr;
+  if (const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file);
+      rc != SQLITE_OK) {
+    return error_of(rc);
+  }
+  // Not opened yet: nothing was ever written through this connection.
+  if (file == nullptr || file->pMethods == nullptr) return {};
+  errno = 0;
+  const int rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+  // The VFS reports the failed fsync's errno only in errno (not through the connection).
+  return rc == SQLITE_OK ? std::error_code{} : map_sqlite_error(rc, errno);
+}
+
 std::string connection::describe_last_error() const {
   const int sys = sqlite3_system_errno(db_);
   std::string out = sqlite3_errmsg(db_);

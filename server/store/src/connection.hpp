@@ -96,6 +96,11 @@ class connection {
     return std::exchange(commit_info_, wal_commit_info{});
   }
 
+  /// fsyncs the database file itself (not the WAL), as a checkpoint does when it has
+  /// copied every frame: the writes of a checkpoint pass that stopped short of the last
+  /// commit are otherwise left in the page cache for whoever completes the checkpoint.
+  [[nodiscard]] std::error_code sync_database_file();
+
   [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 

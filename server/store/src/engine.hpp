@@ -65,6 +65,10 @@ class engine {
   void request_checkpoint_if_due();
   void finish_checkpoint_if_due();
   void checkpointer_loop(std::unique_ptr<connection> conn);
+  /// The checkpointer's passes for one request (each followed by an fsync of the database);
+  /// asks the writer for its catch-up when they succeeded.
+  std::error_code checkpoint_passes(connection& conn);
+  static constexpr int checkpoint_passes_per_request = 2;
   void reader_loop(std::size_t index, std::unique_ptr<connection> conn);
   static void complete(operation& op, std::error_code ec) noexcept;
 
@@ -106,6 +110,9 @@ class engine {
   std::atomic<std::uint64_t> wal_frames_written_{0};
   std::atomic<std::uint64_t> wal_restarts_{0};
   std::atomic<std::uint64_t> checkpoints_{0};
+  std::atomic<std::uint64_t> checkpoint_syncs_{0};
+  std::atomic<std::uint64_t> catch_ups_{0};
+  std::atomic<std::uint64_t> catch_up_us_{0};
   std::int64_t page_size_ = 4096;  // set before the threads start, then read-only
 
   std::thread writer_thread_;

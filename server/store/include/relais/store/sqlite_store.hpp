@@ -109,6 +109,10 @@ struct store_stats {
   std::uint64_t wal_frames_written = 0; ///< pages appended to the WAL by the writer's commits
   std::uint64_t wal_restarts = 0;       ///< commits that wrote the WAL from its start again
   std::uint64_t checkpoints = 0;        ///< checkpoints run by the checkpointer thread
+  /// fsyncs of the database file by the checkpointer after its passes (see README, Threads)
+  std::uint64_t checkpoint_syncs = 0;
+  std::uint64_t catch_ups = 0;          ///< catch-up checkpoints run by the writer thread
+  std::uint64_t catch_up_us = 0;        ///< microseconds the writer spent in them, in all
   std::uint64_t page_size = 0;          ///< the database's page size (bytes)
   /// Process-wide (every store of the process): WAL writes SQLite made through the
   /// coalescing shim, and the writes the shim passed on for them.
