@@ -100,6 +100,10 @@ class connection {
   /// copied every frame: the writes of a checkpoint pass that stopped short of the last
   /// commit are otherwise left in the page cache for whoever completes the checkpoint.
   [[nodiscard]] std::error_code sync_database_file();
+  /// Writes the database file's dirty pages back to the disk one piece of the file at a
+  /// time, waiting for each piece (sync_file_range), so that the device never holds more
+  /// than one piece's writes in front of a WAL fsync. Durable only after sync_database_file.
+  [[nodiscard]] std::error_code write_back_database_file(std::int64_t piece_bytes);
 
   [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }

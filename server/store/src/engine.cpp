@@ -387,6 +387,10 @@ std::error_code engine::checkpoint_passes(connection& conn) {
     // copies again.
     if (rc != SQLITE_OK) return conn.error_of(rc);
     if (sync) {
+      // The pass left ~1,000 random pages dirty; one fsync would queue all of them in front
+      // of the writer's next WAL fsync (measured: 2 ms median, 5 - 7 ms p90 instead of 0.2).
+      // Written back piece by piece, a WAL fsync waits for one piece at most.
+      if (auto ec = conn.write_back_database_file(checkpoint_write_back_piece)) return ec;
       if (auto ec = conn.sync_database_file()) return ec;
       checkpoint_syncs_.fetch_add(1, std::memory_order_relaxed);
     }

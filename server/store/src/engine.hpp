@@ -69,6 +69,8 @@ class engine {
   /// asks the writer for its catch-up when they succeeded.
   std::error_code checkpoint_passes(connection& conn);
   static constexpr int checkpoint_passes_per_request = 2;
+  /// Bytes of the database file written back at a time before the checkpointer's fsync.
+  static constexpr std::int64_t checkpoint_write_back_piece = 256 * 1024;
   void reader_loop(std::size_t index, std::unique_ptr<connection> conn);
   static void complete(operation& op, std::error_code ec) noexcept;
 
