@@ -48,7 +48,8 @@ namespace {
 bool expected_ending(const beast::error_code& ec) {
   return ec == asio::error::operation_aborted || ec == websocket::error::closed || ec == asio::error::eof ||
          ec == ssl::error::stream_truncated || ec == beast::error::timeout || ec == http::error::end_of_stream ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::not_connected;
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::not_connected ||
+         ec == asio::error::bad_descriptor;  // closed under a pending step by a close deadline
 }
 
 void fail(const beast::error_code& ec, std::string_view what, std::uint64_t conn) {
@@ -409,6 +410,7 @@ class http_session final : public connection {
   // Bounds the next steps (handshake, a request, a response, the close): when the deadline
   // passes, the operation in progress ends with a timeout.
   void arm(std::chrono::steady_clock::duration after) {
+    stream_.clear_time_out();  // a deadline that passed just as the last step ended is over
     deadline_.expires_after(after);
     deadline_.async_wait([self = std::static_pointer_cast<http_session>(shared_from_this())](beast::error_code ec) {
       // A wait that expired just before a new arm() is stale: only a deadline really past counts.

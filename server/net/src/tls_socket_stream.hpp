@@ -7,6 +7,11 @@
 //
 // Private to server.cpp: every operation runs on the connection's strand, one read and one
 // write at most at a time (Beast's rule for a stream), never two SSL calls at once.
+//
+// Known limit: a TLS 1.3 KeyUpdate that asks for an answer, received while a write waits for
+// the socket, makes OpenSSL fail that connection (it cannot queue the answer behind the
+// pending record). Only the peer itself can cause it, to its own connection; browsers and
+// relais clients do not send KeyUpdate.
 #pragma once
 
 #include <openssl/bio.h>
@@ -116,7 +121,7 @@ class tls_socket_stream {
   }
   tls_socket_stream(tls_socket_stream&& other) noexcept
       : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)),
-        failed_(other.failed_), timed_out_(other.timed_out_) {}
+        failed_(other.failed_) {}  // a timeout is the owner's: the new owner starts without one
   tls_socket_stream& operator=(tls_socket_stream&&) = delete;
   tls_socket_stream(const tls_socket_stream&) = delete;
   tls_socket_stream& operator=(const tls_socket_stream&) = delete;
@@ -127,12 +132,14 @@ class tls_socket_stream {
   const socket_type& next_layer() const noexcept { return socket_; }
   SSL* native_handle() noexcept { return ssl_; }
 
-  /// Ends the operation in progress and every later one with beast::error::timeout.
+  /// Ends the operation in progress and every later one with beast::error::timeout, until
+  /// `clear_time_out` (the owner arming its next deadline).
   void time_out() {
     timed_out_ = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   }
+  void clear_time_out() noexcept { timed_out_ = false; }
 
   template <class Token>
   auto async_handshake(Token&& token) {
@@ -142,7 +149,8 @@ class tls_socket_stream {
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    // Into the first buffer that has room (Beast's circular buffers may start with an empty one).
+    // Into the first buffer that has room (Beast's circular buffers may start with an empty
+    // one); an empty sequence reads nothing.
     boost::asio::mutable_buffer first;
     for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
       first = *it;
@@ -160,8 +168,11 @@ class tls_socket_stream {
     // One buffer is written as it is. Several (Beast's control frames, an HTTP header and its
     // body) are joined, up to one TLS record, so that they leave in one record and one send.
     std::string joined;
-    boost::asio::const_buffer out = *boost::asio::buffer_sequence_begin(buffers);
-    if (std::next(boost::asio::buffer_sequence_begin(buffers)) != boost::asio::buffer_sequence_end(buffers)) {
+    const auto begin = boost::asio::buffer_sequence_begin(buffers);
+    const auto end = boost::asio::buffer_sequence_end(buffers);
+    boost::asio::const_buffer out;  // an empty sequence writes nothing
+    if (begin != end) out = *begin;
+    if (begin != end && std::next(begin) != end) {
       const auto prefix = boost::beast::buffers_prefix(kMaxRecord, buffers);
       joined.resize(boost::asio::buffer_size(prefix));
       boost::asio::buffer_copy(boost::asio::buffer(joined), prefix);
@@ -230,6 +241,7 @@ class tls_socket_stream {
     tls_socket_stream& s;
     Attempt attempt;
     bool waited = false;
+    bool waiting_to_write = false;
     bool finished = false;
     boost::system::error_code result;
     std::size_t bytes = 0;
@@ -245,12 +257,17 @@ class tls_socket_stream {
         const auto next = s.attempt_once(attempt, bytes, result);
         if (next != tls_socket_detail::need::nothing) {
           waited = true;
+          waiting_to_write = next == tls_socket_detail::need::writable;
           s.socket_.async_wait(next == tls_socket_detail::need::readable ? socket_type::wait_read
                                                                           : socket_type::wait_write,
                                std::move(self));
           return;
         }
       }
+      // A write given up while OpenSSL holds part of its record (a timeout, a cancel) leaves
+      // the stream unusable: nothing else may be written after half a record, not even the
+      // close_notify. Later calls fail at once instead of OpenSSL's "bad write retry".
+      if (result && waiting_to_write && !s.failed_) s.failed_ = result;
       finished = true;
       if (!waited) {
         boost::asio::post(s.get_executor(), std::move(self));
@@ -272,7 +289,7 @@ class tls_socket_stream {
   template <class Signature, class Attempt, class Token>
   auto start(Attempt&& attempt, Token&& token) {
     return boost::asio::async_compose<Token, Signature>(
-        op<std::decay_t<Attempt>>{*this, std::forward<Attempt>(attempt), false, false, {}, 0}, token, socket_);
+        op<std::decay_t<Attempt>>{*this, std::forward<Attempt>(attempt), false, false, false, {}, 0}, token, socket_);
   }
 
   template <class Attempt>
@@ -313,8 +330,11 @@ class tls_socket_stream {
         failed_ = ec;
         break;
       default: {
+        // SSL_ERROR_SSL, or a "want" this server never asks for (X509 lookup, async, client
+        // hello callback): with nothing in the error queue it is still a failure, never 0.
         const unsigned long code = ERR_peek_last_error();
-        ec = ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING
+        ec = code == 0 ? boost::system::error_code(boost::asio::error::operation_not_supported)
+             : ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING
                  ? boost::system::error_code(boost::asio::ssl::error::stream_truncated)
                  : boost::system::error_code(static_cast<int>(code), boost::asio::error::get_ssl_category());
         failed_ = ec;
