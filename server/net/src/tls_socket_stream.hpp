@@ -140,6 +140,7 @@ class tls_socket_stream {
     socket_.cancel(ignored);
   }
   void clear_time_out() noexcept { timed_out_ = false; }
+  bool timed_out() const noexcept { return timed_out_; }
 
   template <class Token>
   auto async_handshake(Token&& token) {
