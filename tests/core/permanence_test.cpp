@@ -273,7 +273,8 @@ TEST_F(Permanence, TwoWorkersRacingForOneBeneficiaryGiveItToExactlyOne) {
   start_shift(w2);
   auto b = beneficiary();
   auto ticket = join(b, false).value("ticket_id", 0);
-  // Both frames are handled before either store take completes.
+  // The second frame may be handled before or after the first take completes in the store:
+  // either way the loser hears already_taken.
   frame(*w1.s, {{"type", "queue.take"}, {"rid", "a"}, {"ticket_id", ticket}});
   frame(*w2.s, {{"type", "queue.take"}, {"rid", "b"}, {"ticket_id", ticket}});
   auto r1 = w1.p->next();
@@ -283,6 +284,12 @@ TEST_F(Permanence, TwoWorkersRacingForOneBeneficiaryGiveItToExactlyOne) {
   auto loser = r1.value("type", "") == "conversation.assigned" ? r2 : r1;
   EXPECT_EQ(loser.value("name", ""), "already_taken");
   expect_conversations(1, b);
+  // Once the take is done, a late click on the same ticket still says someone was first; a
+  // ticket that never was is not found.
+  EXPECT_EQ(request(w2, {{"type", "queue.take"}, {"rid", "late"}, {"ticket_id", ticket}}).value("name", ""),
+            "already_taken");
+  EXPECT_EQ(request(w2, {{"type", "queue.take"}, {"rid", "none"}, {"ticket_id", ticket + 1000}}).value("name", ""),
+            "ticket_not_found");
   EXPECT_EQ(request(w2, {{"type", "queue.take"}, {"rid", "c"}}).value("name", ""), "queue_empty");
   // Off shift, nobody is taken.
   request(w2, {{"type", "shift.stop"}, {"rid", "s"}});

@@ -36,6 +36,9 @@ constexpr std::int64_t max_handling_ms = 2 * 3'600'000;
 constexpr unix_ms continuity_hold_ms = 3 * 60'000;
 /// Workers an inbox message can be sealed to (inbox.recipients).
 constexpr std::size_t max_inbox_recipients = 32;
+/// Tickets taken lately, remembered so that a colleague who clicked the same ticket a moment
+/// later hears `already_taken` rather than `ticket_not_found` (bounded memory).
+constexpr std::size_t recently_taken_tickets = 256;
 }  // namespace limits
 
 namespace {
@@ -824,8 +827,10 @@ void permanence::take(const std::shared_ptr<session>& s, worker_id w, const byte
     if (m.ticket_id) {
       it = find_ticket(*m.ticket_id);
       if (it == queue_.end()) {
+        // A colleague's take may have completed between her click and this frame.
+        bool taken = std::find(recently_taken_.begin(), recently_taken_.end(), *m.ticket_id) != recently_taken_.end();
         l.unlock();
-        return reply_error(s, pr::error::ticket_not_found, m.rid);
+        return reply_error(s, taken ? pr::error::already_taken : pr::error::ticket_not_found, m.rid);
       }
       if (it->taking) {
         l.unlock();
@@ -876,6 +881,8 @@ void permanence::start_take(effects& fx, const std::shared_ptr<session>& request
           ++queue_version_;
         } else {
           if (entry != queue_.end()) queue_.erase(entry);
+          if (recently_taken_.size() == limits::recently_taken_tickets) recently_taken_.pop_front();
+          recently_taken_.push_back(t.entry);
           ++queue_version_;
           positions_dirty_ = true;
           open_[taken.conversation] = open_conversation{t.worker, taken.beneficiary_key, t.at};

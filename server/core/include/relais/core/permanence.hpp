@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -194,6 +195,7 @@ class permanence {
   std::unordered_map<worker_id, worker_info> workers_;
   std::vector<waiting_entry> queue_;  // serving order: urgent first, then joined_at, then id
   std::unordered_set<bytes> joining_;  // enqueues in flight (a double join races nothing)
+  std::deque<queue_entry_id> recently_taken_;  // the last tickets taken, oldest first (bounded)
   std::unordered_map<conversation_id, open_conversation> open_;
   std::vector<std::int64_t> handled_ms_;  // recent handling times, a ring of the last 20
   std::size_t handled_next_ = 0;
