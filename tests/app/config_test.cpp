@@ -70,6 +70,28 @@ level = "debug"
   EXPECT_EQ(c.log_level, "debug");
 }
 
+TEST_F(Config, ThePlainListenerIsOffByDefaultAndLoopbackOnly) {
+  config c;
+  std::string error;
+  ASSERT_TRUE(load_config({}, {}, c, error)) << error;
+  EXPECT_TRUE(c.plain_listen_address.empty());
+  EXPECT_TRUE(to_server_options(c).plain_listen_address.empty());
+  ASSERT_TRUE(load_config(write("[server]\nplain_listen = \"127.0.0.1:8080\"\n"), {}, c, error)) << error;
+  EXPECT_EQ(c.plain_listen_address, "127.0.0.1");
+  EXPECT_EQ(c.plain_port, 8080);
+  auto o = to_server_options(c);
+  EXPECT_EQ(o.plain_listen_address, "127.0.0.1");
+  EXPECT_EQ(o.plain_port, 8080);
+  config v6;
+  ASSERT_TRUE(load_config(write("[server]\nplain_listen = \"[::1]:8080\"\n"), {}, v6, error)) << error;
+  EXPECT_EQ(v6.plain_listen_address, "::1");
+  for (const char* address : {"0.0.0.0:8080", "192.168.1.10:8080", "[::]:8080", "[::ffff:10.0.0.1]:80"}) {
+    auto e = load_error(std::string("[server]\nplain_listen = \"") + address + "\"\n");
+    EXPECT_NE(e.find("[server] plain_listen must be a loopback address"), std::string::npos) << address << ": " << e;
+  }
+  EXPECT_NE(load_error("[server]\nplain_listen = \"localhost:8080\"\n").find("plain_listen"), std::string::npos);
+}
+
 TEST_F(Config, CommandLineOverridesTheFile) {
   config c;
   std::string error;

@@ -65,8 +65,9 @@ print(" ".join(str(s.getsockname()[1]) for s in held))' "$1"
 
 # start_relaisd BINARY ARGS...: starts relaisd in the background with stdout in
 # $work/relaisd.out and stderr in $work/relaisd.err, waits (20 s at most) for its
-# "listening on" line, and sets $relaisd_pid and $relaisd_port (from the logfmt line
-# `event=listening ... port=N` on stderr, since stdout shows public_url when it is set).
+# "listening on" line, and sets $relaisd_pid, $relaisd_port and $relaisd_plain_port (from the
+# logfmt line `event=listening ... port=N plain_port=M` on stderr, since stdout shows public_url
+# when it is set).
 start_relaisd() {
   local binary=$1
   shift
@@ -83,8 +84,11 @@ start_relaisd() {
     [ $SECONDS -lt $deadline ] || fail "relaisd did not print 'listening on' within 20 s"
     sleep 0.05
   done
-  relaisd_port=$(sed -n 's/.*event=listening .*port=\([0-9][0-9]*\).*/\1/p' "$work/relaisd.err" | head -n 1)
+  relaisd_port=$(sed -n 's/.*event=listening .* port=\([0-9][0-9]*\).*/\1/p' "$work/relaisd.err" | head -n 1)
   [ -n "$relaisd_port" ] || fail "no 'event=listening ... port=N' log line from relaisd"
+  # The plain loopback listener's port ([server] plain_listen), 0 when it is off.
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  relaisd_plain_port=$(sed -n 's/.*event=listening .* plain_port=\([0-9][0-9]*\).*/\1/p' "$work/relaisd.err" | head -n 1)
 }
 
 # stop_relaisd: SIGTERM, then expects exit status 0 within 20 s.

@@ -10,7 +10,9 @@
 #  - a WebSocket upgrade on /ws from the widget's site gets 101 from relaisd, and one from an
 #    unlisted origin 403 (so Host and Origin reach relaisd unchanged);
 #  - nginx verifies relaisd's self-signed certificate: with another certificate pinned in
-#    proxy_ssl_trusted_certificate, the same request gets 502.
+#    proxy_ssl_trusted_certificate, the same request gets 502;
+#  - the plain variant of deploy/README.md (relaisd's [server] plain_listen on loopback, nginx's
+#    proxy_pass to http://): HTTPS and the WebSocket through nginx work the same.
 # Usage: nginx_proxy_check.sh RELAISD SOURCE_DIR [NGINX]
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -34,18 +36,20 @@ widget_origin=$(sed -n 's/^allowed_origins = \[\(.*\)\]/\1/p' "$work/relais.toml
   grep -vxF "https://$name" | head -n 1)
 [ -n "$widget_origin" ] || fail "no widget origin in allowed_origins"
 
-# start_nginx PINNED_CERT: renders the example for this run and starts nginx in the
+# start_nginx PINNED_CERT [UPSTREAM]: renders the example for this run and starts nginx in the
 # foreground (in the background of this script); sets $https_port, $http_port, $nginx_pid.
+# UPSTREAM (default https://127.0.0.1:RELAISD_PORT) replaces the example's proxy_pass target.
 start_nginx() {
   upstream_cert=$1 render_nginx "$source_dir/deploy/nginx/relais.conf"
+  local upstream=${2:-https://127.0.0.1:$relaisd_port}
   local dir="$work/nginx" conf="$work/nginx/relais.conf"
   read -r https_port http_port < <(free_ports 2)
   move_nginx_ports "$conf" "$https_port" "$http_port"
   sed -i -E \
-    -e "s#proxy_pass https://127.0.0.1:8443;#proxy_pass https://127.0.0.1:$relaisd_port;#" \
+    -e "s#proxy_pass https://127.0.0.1:8443;#proxy_pass $upstream;#" \
     -e "s#root /var/www/letsencrypt;#root $work/acme;#" \
     "$conf"
-  [ "$(grep -c "proxy_pass https://127.0.0.1:$relaisd_port;" "$conf")" = 2 ] ||
+  [ "$(grep -c "proxy_pass $upstream;" "$conf")" = 2 ] ||
     fail "expected two 'proxy_pass https://127.0.0.1:8443' lines in the example"
   grep -q "root $work/acme;" "$conf" || fail "no ACME challenge root in the example"
   "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
@@ -116,4 +120,25 @@ stop_nginx
 echo "ok: 502 and 'upstream SSL certificate verify error' when relaisd's certificate is not the pinned one"
 
 stop_relaisd
+
+echo "== the plain variant: relaisd's plain_listen on loopback, nginx proxying to http://"
+# The production file has a [server] table already: the key goes into it.
+sed -e 's/^\[server\]$/[server]\nplain_listen = "127.0.0.1:0"/' "$work/relais.toml" >"$work/relais-plain.toml"
+grep -q '^plain_listen = ' "$work/relais-plain.toml" || fail "no [server] table in the production config"
+start_relaisd "$relaisd" --config "$work/relais-plain.toml" --listen 127.0.0.1:0
+[ "${relaisd_plain_port:-0}" != 0 ] || fail "relaisd logged no plain_port with plain_listen set"
+grep -q "plain HTTP for the reverse proxy on this machine: http://127.0.0.1:$relaisd_plain_port/" "$work/relaisd.out" ||
+  fail "relaisd did not print the plain listener's URL"
+start_nginx "$work/impostor.example.crt" "http://127.0.0.1:$relaisd_plain_port"
+front /healthz -D "$work/headers" -o /dev/null -w '%{http_code}\n' >"$work/code"
+[ "$(cat "$work/code")" = 200 ] || fail "GET /healthz through nginx to plain relaisd answered $(cat "$work/code")"
+n=$(grep -ci "^strict-transport-security:" "$work/headers" || true)
+[ "$n" = 1 ] || fail "HSTS appears $n times through nginx to plain relaisd, expected once"
+code=$(ws_upgrade 127.0.0.1 "$https_port" "$name" "$name" "$widget_origin" "$work/nginx/$name.crt")
+[ "$code" = 101 ] || fail "WebSocket through nginx to plain relaisd answered $code, expected 101"
+code=$(ws_upgrade 127.0.0.1 "$https_port" "$name" "$name" "https://elsewhere.example" "$work/nginx/$name.crt")
+[ "$code" = 403 ] || fail "WebSocket from an unlisted origin through nginx to plain relaisd answered $code, expected 403"
+stop_nginx
+stop_relaisd
+echo "ok: plain upstream: HTTPS (200, HSTS once) and WebSocket (101, unlisted origin 403) through nginx"
 echo "PASS: nginx example proxies HTTPS and WebSocket to relaisd"

@@ -4,6 +4,12 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -51,6 +57,32 @@ TEST(Relaisd, StartsPrintsUrlsServesAndStopsOnSigterm) {
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0) << p.stderr_text();
   EXPECT_NE(p.stderr_text().find("event=stopped"), std::string::npos);
+}
+
+// Behind a reverse proxy that ends TLS itself: the plain loopback listener is printed and
+// serves, beside the TLS port.
+TEST(Relaisd, ServesPlainHttpOnLoopbackForAReverseProxyWhenConfigured) {
+  temp_dir dir;
+  std::ofstream(dir.path() + "/relais.toml") << "[server]\nplain_listen = \"127.0.0.1:0\"\n";
+  child_process p(relaisd({"--config", dir.path() + "/relais.toml", "--listen", "127.0.0.1:0", "--data-dir",
+                           dir.path() + "/data"}));
+  auto line = p.wait_for_line("plain HTTP for the reverse proxy on this machine: http://127.0.0.1:", 20s);
+  ASSERT_TRUE(line) << p.stdout_text() << p.stderr_text();
+  auto plain_port = static_cast<unsigned short>(std::strtoul(line->c_str() + line->rfind(':') + 1, nullptr, 10));
+  ASSERT_NE(plain_port, 0);
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket s(ioc);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), plain_port});
+  boost::asio::write(s, boost::asio::buffer(std::string_view("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  std::string out;
+  boost::system::error_code ec;
+  boost::asio::read(s, boost::asio::dynamic_buffer(out), ec);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("ready\n"), std::string::npos) << out;
+  p.signal(SIGTERM);
+  auto status = p.wait_exit(15s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << p.stderr_text();
 }
 
 TEST(Relaisd, OpensItsStoreAndBacksItUpOnline) {
@@ -147,7 +179,9 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_start{"", {"--listen", "256.0.0.1:1"}, "256.0.0.1"},
                       bad_start{"", {"--data-dir", "/proc/relais-cannot-exist"}, "/proc/relais-cannot-exist"},
                       bad_start{"", {"--web-root", "$DIR/absent"}, "web_root"},
-                      bad_start{"[store]\nsynchronous = \"off\"\n", {}, "allow_unsafe_durability"}));
+                      bad_start{"[store]\nsynchronous = \"off\"\n", {}, "allow_unsafe_durability"},
+                      bad_start{"[server]\nplain_listen = \"0.0.0.0:8080\"\n", {},
+                                "plain_listen must be a loopback address"}));
 
 TEST(Relaisd, PortInUseIsRefused) {
   temp_dir dir;

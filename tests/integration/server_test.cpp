@@ -1,5 +1,6 @@
 // The network front over real TLS sockets on loopback: static files, health, traversal,
-// malformed HTTP, TLS versions, WebSocket upgrade, limits and graceful shutdown.
+// malformed HTTP, TLS versions, WebSocket upgrade, limits and graceful shutdown; and the same
+// routes over the plain loopback listener a TLS-ending reverse proxy uses.
 #include "relais/net/server.hpp"
 
 #include <gtest/gtest.h>
@@ -8,13 +9,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <array>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -385,6 +392,132 @@ TEST_F(Server, SilentPeersAreClosedAfterTheHandshakeAndIdleTimeouts) {
     EXPECT_TRUE(ec) << "a silent TLS peer is still connected";
   }
   EXPECT_EQ(get("/healthz").status, 200u);
+}
+
+// A browser behind a reverse proxy on this machine that ends TLS: plain HTTP and WebSocket to
+// the loopback listener, with the Host and Origin the proxy passes on.
+class plain_client {
+ public:
+  explicit plain_client(std::uint16_t port) : at_(boost::asio::ip::make_address("127.0.0.1"), port) {}
+
+  // One request on a fresh connection; the whole response as it came.
+  std::string http(std::string_view request) {
+    boost::asio::ip::tcp::socket s(ioc_);
+    s.connect(at_);
+    boost::asio::write(s, boost::asio::buffer(request));
+    std::string out;
+    boost::system::error_code ec;
+    boost::asio::read(s, boost::asio::dynamic_buffer(out), ec);
+    return out;
+  }
+  // Opens /ws; returns the upgrade's HTTP status (101 when open).
+  unsigned open(const std::string& origin) {
+    ws_.emplace(ioc_);
+    ws_->next_layer().connect(at_);
+    boost::beast::websocket::response_type res;
+    boost::system::error_code ec;
+    ws_->set_option(boost::beast::websocket::stream_base::decorator(
+        [origin](boost::beast::websocket::request_type& req) { req.set(boost::beast::http::field::origin, origin); }));
+    ws_->handshake(res, "relais.example.org", "/ws", ec);
+    return res.result_int();
+  }
+  void send(const std::string& text) {
+    ws_->text(true);
+    ws_->write(boost::asio::buffer(text));
+  }
+  // The next text frame; empty with `closed` set when the server closed.
+  std::string read(bool* closed = nullptr) {
+    boost::beast::flat_buffer buf;
+    boost::system::error_code ec;
+    ws_->read(buf, ec);
+    if (closed) *closed = static_cast<bool>(ec);
+    return ec ? std::string{} : boost::beast::buffers_to_string(buf.data());
+  }
+  std::uint16_t close_code() const { return ws_->reason().code; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::endpoint at_;
+  std::optional<boost::beast::websocket::stream<boost::asio::ip::tcp::socket>> ws_;
+};
+
+TEST_F(Server, ThePlainLoopbackListenerServesTheSameRoutesAndLimitsWithoutTls) {
+  server_->stop();
+  server_->wait();
+  server_.reset();
+  start([](server_options& o) {
+    o.plain_listen_address = "127.0.0.1";
+    o.plain_port = 0;
+    o.http_idle_timeout = 500ms;
+  });
+  ASSERT_NE(server_->plain_port(), 0u);
+  ASSERT_NE(server_->plain_port(), port_);
+  plain_client c(server_->plain_port());
+  auto health = c.http("GET /healthz HTTP/1.1\r\nHost: relais.example.org\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(health), "200") << health;
+  EXPECT_NE(health.find("\r\n\r\nok\n"), std::string::npos) << health;
+  auto page = c.http("GET / HTTP/1.1\r\nHost: relais.example.org\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(page), "200");
+  EXPECT_NE(page.find("<h1>Relais</h1>"), std::string::npos);
+  EXPECT_NE(page.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_EQ(status_of(c.http("GET /../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).substr(0, 1), "4");
+  // A refused body is answered before the connection ends (the lingering close).
+  auto big = c.http("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'b'));
+  EXPECT_EQ(status_of(big), "413") << big.substr(0, 80);
+  // The WebSocket: the proxy's Host and the browser's https Origin are the server's own.
+  EXPECT_EQ(c.open("https://evil.example"), 403u);
+  ASSERT_EQ(c.open("https://relais.example.org"), 101u);
+  c.send("hello");
+  EXPECT_EQ(c.read(), "hello");
+  c.send("burst 200");
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(c.read(), echo_handler::burst_frame(i)) << "frame " << i;
+  c.send(std::string(70000, 'a'));
+  bool closed = false;
+  c.read(&closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(c.close_code(), close_code::too_big);
+  // A peer that stops halfway through its request is closed by the idle timeout.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket half(ioc);
+  half.connect({boost::asio::ip::make_address("127.0.0.1"), server_->plain_port()});
+  boost::asio::write(half, boost::asio::buffer(std::string_view("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  std::array<char, 64> sink{};
+  boost::system::error_code ec;
+  EXPECT_EQ(half.read_some(boost::asio::buffer(sink), ec), 0u);
+  EXPECT_TRUE(ec) << "the silent plain peer is still connected";
+  // Both listeners serve at once, and a stop closes the plain WebSocket with 1001.
+  EXPECT_EQ(get("/healthz").status, 200u);
+  ASSERT_EQ(c.open("https://relais.example.org"), 101u);
+  server_->stop();
+  c.read(&closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(c.close_code(), close_code::going_away);
+  server_->wait();
+  EXPECT_EQ(server_->connection_count(), 0u);
+}
+
+TEST(ServerStart, ThePlainListenerIsRefusedOnAnAddressOtherThanLoopback) {
+  test::temp_dir dir;
+  certificate_files tls;
+  bool created = false;
+  std::string error;
+  ASSERT_TRUE(ensure_self_signed(dir.path(), "", tls, created, error));
+  server_options o;
+  o.port = 0;
+  o.tls = tls;
+  o.web_root = dir.path();
+  o.plain_listen_address = "0.0.0.0";
+  server s(o, {});
+  EXPECT_FALSE(s.start(error));
+  EXPECT_NE(error.find("plain listen address '0.0.0.0' is not a loopback address"), std::string::npos) << error;
+  EXPECT_EQ(s.port(), 0u);  // nothing is left listening
+  o.plain_listen_address = "::1";
+  server loopback6(o, {});
+  if (loopback6.start(error)) {
+    EXPECT_NE(loopback6.plain_port(), 0u);
+  } else {
+    EXPECT_NE(error.find("cannot listen on ::1"), std::string::npos) << error;  // a host without IPv6
+  }
 }
 
 TEST(ServerStart, PortInUseIsReportedAndNothingRuns) {

@@ -22,7 +22,8 @@ using key_set = std::set<std::string, std::less<>>;
 const std::map<std::string, key_set, std::less<>>& known_keys() {
   static const std::map<std::string, key_set, std::less<>> keys{
       {"server",
-       {"listen", "data_dir", "web_root", "public_url", "threads", "max_connections", "allowed_origins"}},
+       {"listen", "plain_listen", "data_dir", "web_root", "public_url", "threads", "max_connections",
+        "allowed_origins"}},
       {"tls", {"certificate", "private_key", "hsts_max_age_seconds"}},
       {"limits",
        {"max_message_bytes", "max_http_header_bytes", "outbound_queue_bytes", "outbound_queue_messages",
@@ -494,6 +495,20 @@ bool load_config(const std::filesystem::path& path, const overrides& cli, config
         std::string why;
         if (!parse_listen(listen, c.listen_address, c.port, why)) r.fail("listen", "is invalid: " + why);
       }
+      std::string plain_listen;
+      r.string("plain_listen", plain_listen);
+      if (error.empty() && !plain_listen.empty()) {
+        std::string why;
+        in6_addr v6{};
+        if (!parse_listen(plain_listen, c.plain_listen_address, c.plain_port, why)) {
+          r.fail("plain_listen", "is invalid: " + why);
+        } else if (c.plain_listen_address.rfind("127.", 0) != 0 &&
+                   !(::inet_pton(AF_INET6, c.plain_listen_address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6))) {
+          // Plain HTTP carries passwords and session tokens in clear: only a reverse proxy on
+          // this machine may reach it.
+          r.fail("plain_listen", "must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not '" + plain_listen + "'");
+        }
+      }
       r.path("data_dir", c.data_dir);
       r.path("web_root", c.web_root);
       r.string("public_url", c.public_url);
@@ -631,6 +646,8 @@ net::server_options to_server_options(const config& c) {
   net::server_options o;
   o.listen_address = c.listen_address;
   o.port = c.port;
+  o.plain_listen_address = c.plain_listen_address;
+  o.plain_port = c.plain_port;
   o.web_root = c.web_root;
   o.tls = {c.certificate, c.private_key};
   o.allowed_origins = c.allowed_origins;

@@ -150,6 +150,7 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   auto fingerprint = net::certificate_fingerprint_sha256(cfg.certificate);
   log::info("listening", {{"address", cfg.listen_address},
                           {"port", port},
+                          {"plain_port", server.plain_port()},
                           {"version", std::string(RELAIS_VERSION)},
                           {"data_dir", cfg.data_dir.string()},
                           {"web_root", cfg.web_root.string()}});
@@ -157,6 +158,10 @@ int serve(const std::string& config_path, const relais::app::overrides& cli) {
   std::printf("  open:      %s/\n", base.c_str());
   std::printf("  health:    %s/healthz\n", base.c_str());
   std::printf("  websocket: %s/ws\n", (std::string("wss") + base.substr(5)).c_str());
+  if (server.plain_port() != 0) {
+    std::printf("  plain HTTP for the reverse proxy on this machine: http://%s:%u/\n",
+                url_host(cfg.plain_listen_address).c_str(), static_cast<unsigned>(server.plain_port()));
+  }
   std::printf("  TLS certificate%s SHA-256 %s\n", self_signed ? " (self-signed, accept it once in the browser):" : ":",
               fingerprint.c_str());
   std::fflush(stdout);

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -27,7 +28,7 @@
 #include "relais/net/http_policy.hpp"
 #include "relais/net/static_files.hpp"
 #include "gathering_stream.hpp"
-#include "tls_socket_stream.hpp"
+#include "socket_stream.hpp"
 
 namespace relais::net {
 
@@ -37,7 +38,6 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using tls_stream = tls_socket_stream;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -92,7 +92,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::unique_ptr<asio::io_context> ioc_owner = std::make_unique<asio::io_context>(1);
   asio::io_context& ioc = *ioc_owner;  // hint 1 only; several threads run it
   ssl::context tls{ssl::context::tls_server};
-  std::optional<tcp::acceptor> acceptor;
+  std::optional<tcp::acceptor> acceptor;        // TLS
+  std::optional<tcp::acceptor> plain_acceptor;  // loopback, for a reverse proxy that ends TLS
   std::vector<std::thread> threads;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
@@ -116,7 +117,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     return registry.size();
   }
 
-  asio::awaitable<void> listen();
+  asio::awaitable<void> listen(tcp::acceptor& from, bool with_tls);
   asio::awaitable<void> reap(std::chrono::steady_clock::time_point deadline);
 };
 
@@ -125,7 +126,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 class ws_session final : public connection, public ws_peer {
  public:
-  ws_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tls_stream&& stream)
+  ws_session(std::shared_ptr<server::impl> srv, std::uint64_t id, socket_stream&& stream)
       : srv_(std::move(srv)), id_(id), ws_(std::move(stream)), signal_(ws_.get_executor()),
         close_deadline_(ws_.get_executor()), handler_timer_(ws_.get_executor()) {}
 
@@ -189,7 +190,7 @@ class ws_session final : public connection, public ws_peer {
   const std::uint64_t id_;
 
   // strand-only: everything below is touched only on the connection's strand.
-  websocket::stream<gathering_stream<tls_stream>> ws_;
+  websocket::stream<gathering_stream<socket_stream>> ws_;
   beast::flat_buffer read_buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;
@@ -353,12 +354,14 @@ asio::awaitable<void> ws_session::writer() {
 }
 
 // ---------------------------------------------------------------------------------------
-// HTTP session: TLS handshake, then requests until an upgrade, a close or a timeout.
+// HTTP session: the TLS handshake (on the TLS listener), then requests until an upgrade, a
+// close or a timeout.
 
 class http_session final : public connection {
  public:
-  http_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tcp::socket&& socket, std::string remote)
-      : srv_(std::move(srv)), id_(id), stream_(std::move(socket), srv_->tls.native_handle()),
+  http_session(std::shared_ptr<server::impl> srv, std::uint64_t id, tcp::socket&& socket, bool tls, std::string remote)
+      : srv_(std::move(srv)), id_(id),
+        stream_(tls ? socket_stream(std::move(socket), srv_->tls.native_handle()) : socket_stream(std::move(socket))),
         executor_(stream_.get_executor()), deadline_(executor_), remote_(std::move(remote)) {}
   ~http_session() override { srv_->remove(id_); }
 
@@ -406,7 +409,7 @@ class http_session final : public connection {
     co_return true;
   }
   asio::awaitable<bool> handle(http::request<http::string_body>& req);
-  asio::awaitable<void> close_tls();
+  asio::awaitable<void> close_connection();
   // Bounds the next steps (handshake, a request, a response, the close): when the deadline
   // passes, the operation in progress ends with a timeout.
   void arm(std::chrono::steady_clock::duration after) {
@@ -422,7 +425,7 @@ class http_session final : public connection {
   std::shared_ptr<server::impl> srv_;
   const std::uint64_t id_;
   // strand-only
-  tls_stream stream_;
+  socket_stream stream_;
   asio::any_io_executor executor_;
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
@@ -431,7 +434,7 @@ class http_session final : public connection {
   bool upgraded_ = false;  // stream_ was moved into a ws_session
 };
 
-asio::awaitable<void> http_session::close_tls() {
+asio::awaitable<void> http_session::close_connection() {
   arm(std::chrono::seconds(2));
   auto [ec] = co_await stream_.async_shutdown(use_tuple);
   if (ec) fail(ec, "tls_shutdown", id_);
@@ -524,7 +527,7 @@ asio::awaitable<void> http_session::run() {
     bool keep_alive = req.keep_alive();
     if (!co_await handle(req) || !keep_alive) break;
   }
-  co_await close_tls();
+  co_await close_connection();
 }
 
 asio::awaitable<bool> http_session::handle(http::request<http::string_body>& req) {
@@ -589,10 +592,10 @@ asio::awaitable<bool> http_session::handle(http::request<http::string_body>& req
 // ---------------------------------------------------------------------------------------
 // Listener and lifecycle
 
-asio::awaitable<void> server::impl::listen() {
+asio::awaitable<void> server::impl::listen(tcp::acceptor& from, bool with_tls) {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), use_tuple);
+    auto [ec, socket] = co_await from.async_accept(asio::make_strand(ioc), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load()) co_return;
       log::warn("accept_failed", {{"error", ec.message()}});
@@ -617,7 +620,7 @@ asio::awaitable<void> server::impl::listen() {
     beast::error_code nodelay_ec;
     socket.set_option(tcp::no_delay(true), nodelay_ec);
     auto id = next_id.fetch_add(1);
-    auto session = std::make_shared<http_session>(self, id, std::move(socket),
+    auto session = std::make_shared<http_session>(self, id, std::move(socket), with_tls,
                                                   addr_ec ? std::string{} : remote.address().to_string());
     add(id, session);
     // The coroutine must run on the socket's own strand: shutdown() posts there, and a cancel
@@ -649,8 +652,31 @@ server::~server() {
   wait();
   impl_->work.reset();
   impl_->acceptor.reset();
+  impl_->plain_acceptor.reset();
   impl_->ioc_owner.reset();  // nothing runs it any more; see ioc_owner
 }
+
+namespace {
+
+// Binds and listens; on failure one line naming the address in `error`.
+bool open_acceptor(std::optional<tcp::acceptor>& acc, asio::io_context& ioc, const asio::ip::address& address,
+                   const std::string& text, std::uint16_t port, std::string& error) {
+  tcp::endpoint ep{address, port};
+  beast::error_code ec;
+  acc.emplace(ioc);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + text + ":" + std::to_string(port) + ": " + ec.message();
+    acc.reset();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 bool server::start(std::string& error) {
   auto& o = impl_->options;
@@ -661,14 +687,19 @@ bool server::start(std::string& error) {
     error = "listen address '" + o.listen_address + "' is not an IP address";
     return false;
   }
-  tcp::endpoint ep{address, o.port};
-  auto& acc = impl_->acceptor.emplace(impl_->ioc);
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "cannot listen on " + o.listen_address + ":" + std::to_string(o.port) + ": " + ec.message();
+  std::optional<asio::ip::address> plain_address;
+  if (!o.plain_listen_address.empty()) {
+    plain_address = asio::ip::make_address(o.plain_listen_address, ec);
+    // Plain HTTP carries passwords and session tokens in clear: only a proxy on this machine
+    // may reach it.
+    if (ec || !plain_address->is_loopback()) {
+      error = "plain listen address '" + o.plain_listen_address + "' is not a loopback address";
+      return false;
+    }
+  }
+  if (!open_acceptor(impl_->acceptor, impl_->ioc, address, o.listen_address, o.port, error)) return false;
+  if (plain_address &&
+      !open_acceptor(impl_->plain_acceptor, impl_->ioc, *plain_address, o.plain_listen_address, o.plain_port, error)) {
     impl_->acceptor.reset();
     return false;
   }
@@ -680,10 +711,20 @@ std::uint16_t server::port() const noexcept {
   return impl_->acceptor ? impl_->acceptor->local_endpoint(ec).port() : 0;
 }
 
+std::uint16_t server::plain_port() const noexcept {
+  beast::error_code ec;
+  return impl_->plain_acceptor ? impl_->plain_acceptor->local_endpoint(ec).port() : 0;
+}
+
 void server::run() {
   auto n = impl_->options.threads ? impl_->options.threads : std::max(1u, std::thread::hardware_concurrency());
   impl_->work.emplace(impl_->ioc.get_executor());
-  asio::co_spawn(impl_->ioc, impl_->listen(), [](std::exception_ptr e) { log_exception(e, "listener"); });
+  asio::co_spawn(impl_->ioc, impl_->listen(*impl_->acceptor, true),
+                 [](std::exception_ptr e) { log_exception(e, "listener"); });
+  if (impl_->plain_acceptor) {
+    asio::co_spawn(impl_->ioc, impl_->listen(*impl_->plain_acceptor, false),
+                   [](std::exception_ptr e) { log_exception(e, "plain_listener"); });
+  }
   for (unsigned i = 0; i < n; ++i) {
     impl_->threads.emplace_back([s = impl_] { s->ioc.run(); });
   }
@@ -696,6 +737,7 @@ void server::stop() {
   asio::post(s->ioc, [s] {
     beast::error_code ignored;
     if (s->acceptor) s->acceptor->close(ignored);
+    if (s->plain_acceptor) s->plain_acceptor->close(ignored);
     std::vector<std::shared_ptr<connection>> live;
     {
       std::lock_guard lock(s->registry_mutex);

@@ -19,6 +19,8 @@ struct config {
   std::filesystem::path data_dir = "data";
   std::filesystem::path web_root;  // empty: the built web clients of this source tree
   std::string public_url;          // empty: https://<listen address>:<port>
+  std::string plain_listen_address;  // empty: no plain listener (loopback only, for a reverse proxy)
+  std::uint16_t plain_port = 0;
   unsigned threads = 0;
   std::size_t max_connections = 16384;
   std::vector<std::string> allowed_origins;

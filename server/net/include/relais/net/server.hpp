@@ -28,6 +28,11 @@ inline constexpr std::uint16_t try_again_later = 1013;  // slow consumer: resume
 struct server_options {
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 8443;
+  /// A second listener, plain HTTP and WebSocket, for a reverse proxy on this machine that ends
+  /// TLS itself (no TLS work or memory in relaisd). Loopback addresses only: start() refuses
+  /// any other. Empty: off.
+  std::string plain_listen_address;
+  std::uint16_t plain_port = 0;
   std::filesystem::path web_root;
   certificate_files tls;
   std::vector<std::string> allowed_origins;  // empty: only the server's own https origin
@@ -89,8 +94,9 @@ class ws_handler {
 using ws_handler_factory =
     std::function<std::unique_ptr<ws_handler>(std::weak_ptr<ws_peer> peer, const connection_info& info)>;
 
-/// relaisd's network front: one TLS port serving static files, /healthz, /readyz and the
-/// WebSocket endpoint /ws, on a pool of threads running one io_context.
+/// relaisd's network front: one TLS port (and optionally one plain loopback port for a reverse
+/// proxy) serving static files, /healthz, /readyz and the WebSocket endpoint /ws, on a pool of
+/// threads running one io_context.
 class server {
  public:
   server(server_options options, ws_handler_factory factory);
@@ -98,11 +104,13 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Loads TLS and binds the port. On failure returns false with one line naming the file or
+  /// Loads TLS and binds the port(s). On failure returns false with one line naming the file or
   /// address in `error`, and nothing is left running.
   [[nodiscard]] bool start(std::string& error);
   /// The bound port (useful with port 0).
   [[nodiscard]] std::uint16_t port() const noexcept;
+  /// The plain listener's bound port; 0 when it is off.
+  [[nodiscard]] std::uint16_t plain_port() const noexcept;
   /// Starts the worker threads; returns at once.
   void run();
   /// Graceful stop, from any thread, idempotent: stop accepting, close every WebSocket with
