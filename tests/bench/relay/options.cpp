@@ -52,7 +52,10 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   app.add_option("--transport", o.transport, "pair protocol: ws or raw (length-prefixed TCP, raw_relay)")
       ->check(CLI::IsMember({"ws", "raw"}))
       ->capture_default_str();
-  app.add_flag("--tls", o.tls, "pair protocol: wss:// (relais always uses TLS)");
+  app.add_flag("--tls", o.tls, "pair protocol: wss:// (relais uses TLS unless --plain)");
+  app.add_flag("--plain", o.plain,
+               "relais protocol: ws:// to relaisd's plain loopback listener ([server] plain_listen, the port "
+               "a TLS-ending reverse proxy uses)");
   app.add_option("--target", o.target, "WebSocket request target (default / for pair, /ws for relais)");
   app.add_flag("-k,--insecure", o.insecure, "Do not verify the server certificate (self-signed)");
   app.add_option("--ca", o.ca_file, "PEM certificate(s) to trust, e.g. DATA_DIR/tls/cert.pem");
@@ -181,8 +184,9 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
   }
   if (o.protocol == protocol_kind::relais) {
     if (o.transport != "ws") return usage("--transport raw is for the pair protocol only");
-    o.tls = true;
-    if (!o.insecure && o.ca_file.empty()) {
+    if (o.tls) return usage("--tls is for the pair protocol (relais uses TLS unless --plain)");
+    o.tls = !o.plain;
+    if (o.tls && !o.insecure && o.ca_file.empty()) {
       return usage("relaisd's certificate is self-signed: give --ca DATA_DIR/tls/cert.pem or --insecure");
     }
     if (o.mode != mode_kind::idle && (o.password_file.empty() || o.org_key_file.empty())) {
@@ -191,6 +195,7 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     if (o.target.empty()) o.target = "/ws";
   } else {
     if (o.precomputed) return usage("--precomputed is for the relais protocol");
+    if (o.plain) return usage("--plain is for the relais protocol (the pair protocol is plain without --tls)");
     if (o.tls && o.transport == "raw") return usage("--tls needs --transport ws");
     if (o.target.empty()) o.target = "/";
   }

@@ -18,7 +18,8 @@ struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string transport = "ws";  ///< pair protocol: ws or raw
-  bool tls = false;              ///< pair protocol over wss:// (always on for relais)
+  bool tls = false;              ///< wss:// (pair: --tls; relais: unless --plain)
+  bool plain = false;            ///< relais over ws:// to relaisd's plain loopback listener
   std::string target;            ///< WebSocket target; default "/" (pair) or "/ws" (relais)
   bool insecure = false;         ///< do not verify the server certificate
   std::string ca_file;           ///< trust this PEM file instead of the system store

@@ -16,7 +16,8 @@
 # --evening S   seconds of arrivals of the helpline evening (default 60)
 # --quick       2-second runs, 20 pairs, 1,000 idle connections, a 1,000-waiting storm and a
 #               10-second evening: a smoke of the whole script (about 3 minutes)
-# --only LIST   run only these: beast,beast-tls,wspp,node,raw,relaisd,storm,evening
+# --only LIST   run only these: beast,beast-tls,wspp,node,raw,relaisd,relaisd-plain,storm,evening
+#               (relaisd-plain: relaisd's plain loopback listener, as behind a TLS-ending proxy)
 # Environment: RELAIS_BUILD_LOCK (a file to flock around builds, default /tmp/relais-build.lock
 # when it exists; give RELAIS_BUILD_LOCK=none when the caller holds it already), RELAIS_THREADS
 # (relaisd network threads, default 1: the other core runs the generator, as the peers run one
@@ -33,7 +34,7 @@ pairs=100
 evening_s=60
 quick=no
 build_first=yes
-only="beast,beast-tls,wspp,node,raw,relaisd,storm,evening"
+only="beast,beast-tls,wspp,node,raw,relaisd,relaisd-plain,storm,evening"
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -235,7 +236,7 @@ else
 fi
 
 # ---------------------------------------------------------------- relaisd
-if wanted relaisd || wanted storm || wanted evening; then
+if wanted relaisd || wanted relaisd-plain || wanted storm || wanted evening; then
   rdir="$work/relaisd"
   mkdir -p "$rdir"
   "$bench" --make-org-key "$rdir/org.key" >"$rdir/org.toml"
@@ -250,6 +251,7 @@ if wanted relaisd || wanted storm || wanted evening; then
     cat >"$rdir/relais.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
+plain_listen = "127.0.0.1:0"
 data_dir = "$rdir/data"
 threads = $threads
 max_connections = 19500
@@ -293,6 +295,9 @@ EOF
     line=$(wait_for "$out/relaisd.server.log" "listening on https://")
     port=${line##*:}
     port=${port%%[^0-9]*}
+    line=$(wait_for "$out/relaisd.server.log" "plain HTTP for the reverse proxy")
+    plain_port=${line##*:}
+    plain_port=${plain_port%%[^0-9]*}
   }
   common=(--protocol relais --ca "$rdir/data/tls/cert.pem" --password-file "$rdir/password" --org-key "$rdir/org.key")
   if [ "$relay" = yes ] && wanted relaisd; then
@@ -310,6 +315,29 @@ EOF
     for n in ${conns//,/ }; do
       start_relaisd
       run_bench relaisd idle --port "$port" --protocol relais --ca "$rdir/data/tls/cert.pem" --conns "$n"
+      stop_server
+    done
+  fi
+  # The same runs over the plain loopback listener: relaisd without its TLS work, as behind a
+  # reverse proxy that ends TLS (the issue's "without TLS" figures).
+  if [ "$relay" = yes ] && wanted relaisd-plain; then
+    start_relaisd
+    run_bench relaisd_plain_e2e throughput --port "$plain_port" --plain "${common[@]}" --workers "$pairs"
+    stop_server
+    start_relaisd
+    run_bench relaisd_plain_precomputed throughput --port "$plain_port" --plain "${common[@]}" --workers "$pairs" \
+      --precomputed
+    stop_server
+    for rate in 5000 20000; do
+      start_relaisd
+      run_bench relaisd_plain_e2e latency --port "$plain_port" --plain "${common[@]}" --workers "$pairs" --rate "$rate"
+      stop_server
+    done
+  fi
+  if wanted relaisd-plain; then
+    for n in ${conns//,/ }; do
+      start_relaisd
+      run_bench relaisd_plain idle --port "$plain_port" --protocol relais --plain --conns "$n"
       stop_server
     done
   fi
@@ -359,8 +387,10 @@ for line in open(results):
         key = f"latency@{int(j.get('rate', 0))}"
     elif mode == "idle":
         key = f"idle@{int(j.get('conns', 0))}"
-    # relaisd's idle runs hold beneficiaries; their figures go on both relaisd rows.
-    for n in (["relaisd_e2e", "relaisd_precomputed"] if name == "relaisd" else [name]):
+    # relaisd's idle runs hold beneficiaries; their figures go on both rows of their listener.
+    both = {"relaisd": ["relaisd_e2e", "relaisd_precomputed"],
+            "relaisd_plain": ["relaisd_plain_e2e", "relaisd_plain_precomputed"]}
+    for n in both.get(name, [name]):
         if n not in rows:
             rows[n] = {}
             order.append(n)
@@ -380,7 +410,9 @@ def num(j, key, digits=0, div=1.0):
     return "-" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v / div:,.{digits}f}"
 
 transport = {"beast_relay": "ws", "beast_relay_tls": "wss", "wspp_relay": "ws", "node_ws": "ws",
-             "raw_relay": "tcp", "relaisd_e2e": "wss, E2E, durable", "relaisd_precomputed": "wss, pre-made, durable"}
+             "raw_relay": "tcp", "relaisd_e2e": "wss, E2E, durable", "relaisd_precomputed": "wss, pre-made, durable",
+             "relaisd_plain_e2e": "ws (plain listener), E2E, durable",
+             "relaisd_plain_precomputed": "ws (plain listener), pre-made, durable"}
 ws_peers = [n for n in order if n in ("beast_relay", "wspp_relay", "node_ws")]
 best = min([b for b in (get(rows[n], "throughput", "server_us_per_msg") for n in ws_peers) if b], default=None)
 tls_ref = get(rows.get("beast_relay_tls", {}), "throughput", "server_us_per_msg")
@@ -414,7 +446,8 @@ for n in order:
           f"| {ratio_tls} | {lat(r, 5000)} | {lat(r, 20000)} | {mem} |")
 
 # Idle memory: per connection, and the server's RSS before and after, at each count.
-idle_names = [n for n in order if n != "relaisd_precomputed" and any(k.startswith("idle@") for k in rows[n])]
+idle_names = [n for n in order if n not in ("relaisd_precomputed", "relaisd_plain_precomputed")
+              and any(k.startswith("idle@") for k in rows[n])]
 if idle_names:
     print()
     print("Idle connections (relaisd: authenticated beneficiaries): server memory per connection (RSS before → after)")
@@ -432,7 +465,8 @@ if idle_names:
                 after = max(j["server_rss_after_kib"], j["server_rss_end_kib"])
                 cells.append(f"{j['bytes_per_conn'] / 1024:.1f} KiB ({j['server_rss_before_kib'] / 1024:.0f} → "
                              f"{after / 1024:.0f} MiB)")
-        print(f"| {'relaisd' if n == 'relaisd_e2e' else n} | " + " | ".join(cells) + " |")
+        shown = {"relaisd_e2e": "relaisd", "relaisd_plain_e2e": "relaisd (plain listener)"}.get(n, n)
+        print(f"| {shown} | " + " | ".join(cells) + " |")
 
 for j in extra:
     if j.get("mode") != "queue-storm":

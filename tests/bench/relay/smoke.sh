@@ -4,9 +4,12 @@
 # its JSON line with the mode's main figure. No thresholds: benchmarks are not timed tests.
 #   smoke.sh pair   MODE RELAIS_BENCH BEAST_RELAY
 #   smoke.sh relais MODE RELAIS_BENCH RELAISD        (MODE queue-storm, evening, evening-auto: relais only)
+#   smoke.sh relais-plain MODE RELAIS_BENCH RELAISD  (relaisd's plain loopback listener, ws://)
 # Exit 77 (ctest skip) when relaisd does not serve conversations yet (throughput, latency).
 set -euo pipefail
 protocol=$1 mode=$2 bench=$3 server=$4
+plain=no
+if [ "$protocol" = relais-plain ]; then protocol=relais plain=yes; fi
 work=$(mktemp -d)
 server_pid=
 cleanup() {
@@ -63,6 +66,7 @@ auto_assign = true}; fi
     cat >"$work/relais.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
+plain_listen = "127.0.0.1:0"
 data_dir = "$work/data"
 threads = 1
 
@@ -100,6 +104,13 @@ EOF
   port=${port%%[^0-9]*}
   target=(--protocol relais --port "$port" --ca "$work/data/tls/cert.pem" --workers "$workers"
           --password-file "$work/password" --org-key "$work/org.key")
+  if [ "$plain" = yes ]; then
+    line=$(wait_line "$work/server.log" "plain HTTP for the reverse proxy")
+    port=${line##*:}
+    port=${port%%[^0-9]*}
+    target=(--protocol relais --plain --port "$port" --workers "$workers"
+            --password-file "$work/password" --org-key "$work/org.key")
+  fi
 fi
 
 bench_mode=${mode%-auto}
