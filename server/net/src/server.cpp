@@ -333,10 +333,10 @@ asio::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> /*alive*/) 
     // per group commit): the frames are gathered below the WebSocket stream and written with
     // one TLS write and one sendmsg. Measured: a TLS write and a sendmsg per frame were a
     // quarter of the network thread's time. Frames queued during the burst wait for the next.
+    // Nothing is in flight here, so queued_bytes_ is exactly the bytes of queue_.
     burst.swap(queue_);
     in_flight_ = burst.size();
-    in_flight_bytes_ = 0;
-    for (const auto& frame : burst) in_flight_bytes_ += frame->size();
+    in_flight_bytes_ = queued_bytes_;
     // A server frame's header is at most 10 bytes (unmasked).
     ws_.next_layer().hold(in_flight_bytes_ + 10 * burst.size());
     beast::error_code ec;
