@@ -496,16 +496,22 @@ TEST_F(Server, ThePlainLoopbackListenerServesTheSameRoutesAndLimitsWithoutTls) {
   EXPECT_EQ(server_->connection_count(), 0u);
 }
 
-TEST(ServerStart, ThePlainListenerIsRefusedOnAnAddressOtherThanLoopback) {
-  test::temp_dir dir;
+// Options for a server on a free port with a fresh self-signed certificate in `dir`.
+bool options_with_a_certificate(const test::temp_dir& dir, server_options& o, std::string& error) {
   certificate_files tls;
   bool created = false;
-  std::string error;
-  ASSERT_TRUE(ensure_self_signed(dir.path(), "", tls, created, error));
-  server_options o;
+  if (!ensure_self_signed(dir.path(), "", tls, created, error)) return false;
   o.port = 0;
   o.tls = tls;
   o.web_root = dir.path();
+  return true;
+}
+
+TEST(ServerStart, ThePlainListenerIsRefusedOnAnAddressOtherThanLoopback) {
+  test::temp_dir dir;
+  std::string error;
+  server_options o;
+  ASSERT_TRUE(options_with_a_certificate(dir, o, error)) << error;
   o.plain_listen_address = "0.0.0.0";
   server s(o, {});
   EXPECT_FALSE(s.start(error));
@@ -522,14 +528,9 @@ TEST(ServerStart, ThePlainListenerIsRefusedOnAnAddressOtherThanLoopback) {
 
 TEST(ServerStart, PortInUseIsReportedAndNothingRuns) {
   test::temp_dir dir;
-  certificate_files tls;
-  bool created = false;
   std::string error;
-  ASSERT_TRUE(ensure_self_signed(dir.path(), "", tls, created, error));
   server_options o;
-  o.port = 0;
-  o.tls = tls;
-  o.web_root = dir.path();
+  ASSERT_TRUE(options_with_a_certificate(dir, o, error)) << error;
   server first(o, {});
   ASSERT_TRUE(first.start(error)) << error;
   o.port = first.port();
