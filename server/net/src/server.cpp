@@ -16,7 +16,7 @@
 
 #include <array>
 #include <atomic>
-#include <algorithm>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -127,15 +127,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 class ws_session final : public connection, public ws_peer {
  public:
   ws_session(std::shared_ptr<server::impl> srv, std::uint64_t id, socket_stream&& stream)
-      : srv_(std::move(srv)), id_(id), ws_(std::move(stream)), close_deadline_(ws_.get_executor()),
-        handler_timer_(ws_.get_executor()) {}
+      : srv_(std::move(srv)), id_(id), ws_(std::move(stream)), signal_(ws_.get_executor()),
+        close_deadline_(ws_.get_executor()), handler_timer_(ws_.get_executor()) {}
 
   ~ws_session() override { srv_->remove(id_); }
 
-  /// The session's life: the WebSocket handshake, then frames until the close. `self` keeps
-  /// the session alive in the coroutine's frame (co_spawn the result directly).
-  asio::awaitable<void> run(std::shared_ptr<ws_session> self, http::request<http::string_body> req,
-                            connection_info info);
+  asio::awaitable<void> run(http::request<http::string_body> req, connection_info info);
 
   void send(std::shared_ptr<const std::string> frame) override {
     asio::post(ws_.get_executor(), [self = self_ptr(), frame = std::move(frame)]() mutable {
@@ -167,7 +164,7 @@ class ws_session final : public connection, public ws_peer {
     asio::post(ws_.get_executor(), [self = self_ptr(), fn = std::move(fn)]() mutable {
       if (self->closing_) return;
       self->drained_ = std::move(fn);
-      if (self->nothing_to_write()) self->notify_drained();
+      if (self->queue_.empty()) self->notify_drained();
     });
   }
   std::uint64_t id() const noexcept override { return id_; }
@@ -186,11 +183,8 @@ class ws_session final : public connection, public ws_peer {
     drained_ = nullptr;
   }
   void request_close(std::uint16_t code, std::string reason, bool discard_queue = false);
-  [[nodiscard]] bool nothing_to_write() const noexcept { return queue_.empty() && in_flight_ == 0; }
-  // The writer runs only while there is something to write (or a close to send): an idle
-  // connection holds no writer coroutine, frame or timer wait (memory per idle connection).
-  void wake_writer();
-  asio::awaitable<void> writer(std::shared_ptr<ws_session> self);
+  asio::awaitable<void> reader();
+  asio::awaitable<void> writer();
 
   std::shared_ptr<server::impl> srv_;
   const std::uint64_t id_;
@@ -198,20 +192,15 @@ class ws_session final : public connection, public ws_peer {
   // strand-only: everything below is touched only on the connection's strand.
   websocket::stream<gathering_stream<socket_stream>> ws_;
   beast::flat_buffer read_buffer_;
-  // Frames waiting for the writer. A vector, released when the writer stops: an empty
-  // std::deque still holds 576 bytes.
-  std::vector<std::shared_ptr<const std::string>> queue_;
-  std::size_t queued_bytes_ = 0;     // in queue_ and in flight (the slow-consumer bounds)
-  std::size_t in_flight_ = 0;        // frames of the burst being written
-  std::size_t in_flight_bytes_ = 0;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  asio::steady_timer signal_;          // wakes the writer; cancelled when there is work
   asio::steady_timer close_deadline_;  // bounds a close that a non-reading peer would stall
   asio::steady_timer handler_timer_;   // the handler's one timer (auth timeout...)
   std::unique_ptr<ws_handler> handler_;
   std::function<void()> drained_;      // when_drained's waiter
   bool closing_ = false;
   bool reader_done_ = false;
-  bool accepted_ = false;  // the handshake is done: frames may be written
-  bool writing_ = false;   // a writer coroutine runs (stays set after a write error or the close)
   std::optional<websocket::close_reason> close_reason_;
 };
 
@@ -219,22 +208,15 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
   if (closing_ || !frame) return;
   // Slow-consumer policy: a peer that lets its queue exceed either bound is closed with 1013
   // and resumes from the store when it reconnects; it never slows anyone else down.
-  if (queue_.size() + in_flight_ + 1 > srv_->options.outbound_queue_messages ||
+  if (queue_.size() + 1 > srv_->options.outbound_queue_messages ||
       queued_bytes_ + frame->size() > srv_->options.outbound_queue_bytes) {
-    log::info("slow_consumer_closed", {{"conn", id_}, {"queued_bytes", queued_bytes_}, {"queued", queue_.size() + in_flight_}});
+    log::info("slow_consumer_closed", {{"conn", id_}, {"queued_bytes", queued_bytes_}, {"queued", queue_.size()}});
     request_close(close_code::try_again_later, "slow consumer", true);
     return;
   }
-  if (queue_.capacity() == 0) queue_.reserve(8);  // one allocation for a usual burst
   queued_bytes_ += frame->size();
   queue_.push_back(std::move(frame));
-  wake_writer();
-}
-
-void ws_session::wake_writer() {
-  if (!accepted_ || writing_) return;
-  writing_ = true;
-  asio::co_spawn(ws_.get_executor(), writer(self_ptr()), [](std::exception_ptr e) { log_exception(e, "ws_writer"); });
+  signal_.cancel();
 }
 
 void ws_session::request_close(std::uint16_t code, std::string reason, bool discard_queue) {
@@ -244,10 +226,10 @@ void ws_session::request_close(std::uint16_t code, std::string reason, bool disc
   // a slow consumer's backlog does not.
   if (discard_queue) {
     queue_.clear();
-    queued_bytes_ = in_flight_bytes_;
+    queued_bytes_ = 0;
   }
   close_reason_.emplace(static_cast<websocket::close_code>(code), reason);
-  wake_writer();
+  signal_.cancel();
   // A peer that does not read can stall the close handshake behind a pending write: after the
   // deadline the socket is closed outright.
   close_deadline_.expires_after(std::chrono::seconds(2));
@@ -259,8 +241,8 @@ void ws_session::request_close(std::uint16_t code, std::string reason, bool disc
   });
 }
 
-asio::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::request<http::string_body> req,
-                                      connection_info info) {
+asio::awaitable<void> ws_session::run(http::request<http::string_body> req, connection_info info) {
+  auto self = self_ptr();
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_->options.tls_handshake_timeout);
   t.idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(srv_->options.ws_idle_timeout);
@@ -276,22 +258,22 @@ asio::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::re
     res.set(http::field::server, "relaisd");
   }));
 
-  {
-    auto [ec] = co_await ws_.async_accept(req, use_tuple);
-    // The request's headers would otherwise stay in this frame for the connection's life.
-    req = {};
-    if (ec) {
-      fail(ec, "ws_accept", id_);
-      co_return;
-    }
+  auto [ec] = co_await ws_.async_accept(req, use_tuple);
+  if (ec) {
+    fail(ec, "ws_accept", id_);
+    co_return;
   }
   log::debug("ws_open", {{"conn", id_}});
   handler_ = srv_->factory(std::weak_ptr<ws_peer>(std::static_pointer_cast<ws_peer>(self)), info);
-  info = {};
-  accepted_ = true;
   if (srv_->stopping.load()) request_close(close_code::going_away, "server shutting down");
-  if (closing_ || !queue_.empty()) wake_writer();  // a close or frames that came before the handshake ended
+  asio::co_spawn(
+      ws_.get_executor(), [self]() -> asio::awaitable<void> { co_await self->writer(); },
+      [](std::exception_ptr e) { log_exception(e, "ws_writer"); });
+  co_await reader();
+}
 
+asio::awaitable<void> ws_session::reader() {
+  auto self = self_ptr();
   for (;;) {
     auto [ec, n] = co_await ws_.async_read(read_buffer_, use_tuple);
     if (ec) {
@@ -316,7 +298,8 @@ asio::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::re
   reader_done_ = true;
   closing_ = true;
   queue_.clear();
-  queued_bytes_ = in_flight_bytes_;
+  queued_bytes_ = 0;
+  signal_.cancel();
   close_deadline_.cancel();
   handler_timer_.cancel();
   drained_ = nullptr;
@@ -326,19 +309,23 @@ asio::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::re
   }
 }
 
-asio::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> /*alive*/) {
+asio::awaitable<void> ws_session::writer() {
+  auto self = self_ptr();
   std::vector<std::shared_ptr<const std::string>> burst;
-  while (!queue_.empty()) {
+  for (;;) {
+    if (queue_.empty()) {
+      if (closing_) break;
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await signal_.async_wait(use_tuple);  // cancelled when work arrives
+      continue;
+    }
     // Everything queued leaves as one burst (acks and relayed messages come in bursts, one
     // per group commit): the frames are gathered below the WebSocket stream and written with
     // one TLS write and one sendmsg. Measured: a TLS write and a sendmsg per frame were a
     // quarter of the network thread's time. Frames queued during the burst wait for the next.
-    // Nothing is in flight here, so queued_bytes_ is exactly the bytes of queue_.
-    burst.swap(queue_);
-    in_flight_ = burst.size();
-    in_flight_bytes_ = queued_bytes_;
+    burst.assign(queue_.begin(), queue_.end());
     // A server frame's header is at most 10 bytes (unmasked).
-    ws_.next_layer().hold(in_flight_bytes_ + 10 * burst.size());
+    ws_.next_layer().hold(queued_bytes_ + 10 * burst.size());
     beast::error_code ec;
     for (const auto& frame : burst) {
       ws_.text(true);
@@ -349,24 +336,21 @@ asio::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> /*alive*/) 
     if (!ec) ec = flushed;
     if (ec) {
       fail(ec, "ws_write", id_);
-      co_return;  // writing_ stays set: nothing more is written on this connection
+      co_return;
     }
-    queued_bytes_ -= std::min(queued_bytes_, in_flight_bytes_);
-    in_flight_ = 0;
-    in_flight_bytes_ = 0;
+    // The queue may have been cleared meanwhile (a slow consumer's close, the reader's end).
+    for (const auto& frame : burst) {
+      if (queue_.empty() || queue_.front() != frame) break;
+      queued_bytes_ -= frame->size();
+      queue_.pop_front();
+    }
     burst.clear();
     if (queue_.empty()) notify_drained();
   }
-  std::vector<std::shared_ptr<const std::string>>().swap(queue_);  // an idle connection keeps no buffer
-  if (closing_) {
-    // The close is sent once, by this writer, which then stays the last: writing_ stays set.
-    if (close_reason_ && !reader_done_ && ws_.is_open()) {
-      auto [ec] = co_await ws_.async_close(*close_reason_, use_tuple);
-      if (ec) fail(ec, "ws_close", id_);
-    }
-    co_return;
+  if (close_reason_ && !reader_done_ && ws_.is_open()) {
+    auto [ec] = co_await ws_.async_close(*close_reason_, use_tuple);
+    if (ec) fail(ec, "ws_close", id_);
   }
-  writing_ = false;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,8 +516,12 @@ asio::awaitable<void> http_session::run() {
       srv_->add(id, ws);
       connection_info info{id, remote_, origin};
       // The WebSocket session takes the stream and lives on; this HTTP session ends here.
-      asio::co_spawn(ws->executor(), ws->run(ws, std::move(req), std::move(info)),
-                     [](std::exception_ptr e) { log_exception(e, "ws_session"); });
+      asio::co_spawn(
+          ws->executor(),
+          [ws, req = std::move(req), info = std::move(info)]() mutable -> asio::awaitable<void> {
+            co_await ws->run(std::move(req), std::move(info));
+          },
+          [](std::exception_ptr e) { log_exception(e, "ws_session"); });
       co_return;
     }
     bool keep_alive = req.keep_alive();
